@@ -1,0 +1,83 @@
+# epmon - VPN gateway monitor.  `make` builds build/epmon.
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BUILD     ?= build
+CC        ?= cc
+VERSION   := 0.1.0
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DEPMON_VERSION='"$(VERSION)"' -Isrc $(WARN) $(CFLAGS) $(SANFLAGS)
+LDLIBS    := -lyaml -lmnl -lutil -lm
+SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+SRC       := $(wildcard src/*.c src/vpn/*.c)
+LIB_SRC   := $(filter-out src/main.c,$(SRC))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRC  := $(wildcard tests/tools/*.c)
+TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+
+DEB_PKGS  := build-essential pkg-config libyaml-dev libcmocka-dev libmnl-dev iproute2 iputils-ping \
+             ocserv openconnect gnutls-bin procps python3 psmisc
+
+.PHONY: all deps check unit e2e bench install clean asan demo lab-up lab-down
+
+all: $(BUILD)/epmon $(UNIT_BIN) $(TOOL_BIN)
+
+$(BUILD)/%.o: %.c $(wildcard src/*.h src/vpn/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libepmon.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/epmon: $(BUILD)/src/main.o $(BUILD)/libepmon.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libepmon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -o $@ $< $(BUILD)/libepmon.a $(LDLIBS) -lcmocka
+
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lm
+
+# Installs every build and test dependency (no-op when all are present).
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+asan:
+	$(MAKE) BUILD=build-asan SANFLAGS="$(SAN)" CFLAGS="-O1 -g" all
+
+unit: all
+	tests/run.sh unit $(BUILD)
+
+check: deps
+	$(MAKE) all
+	$(MAKE) asan
+	tests/run.sh all build build-asan
+
+e2e: all
+	tests/run.sh e2e $(BUILD)
+
+bench: all
+	bench/run.sh $(BUILD)
+
+demo: deps all
+	tests/lab/demo.sh $(BUILD)/epmon
+
+install: $(BUILD)/epmon
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)/etc/epmon $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 $(BUILD)/epmon $(DESTDIR)$(PREFIX)/sbin/epmon
+	install -m 0600 config.example.yml $(DESTDIR)/etc/epmon/config.example.yml
+	if [ -f doc/epmon.8 ]; then install -m 0644 doc/epmon.8 $(DESTDIR)$(PREFIX)/share/man/man8/epmon.8; fi
+
+clean:
+	rm -rf build build-asan

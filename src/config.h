@@ -1,0 +1,123 @@
+/* The parsed configuration: a plain struct the rest of epmon reads. */
+#ifndef EPMON_CONFIG_H
+#define EPMON_CONFIG_H
+
+#include <stddef.h>
+
+struct ping_settings {
+	int count;          /* echo requests per target, >= 1 */
+	double interval_s;  /* between requests, >= 0.01 (>= 0.2 when not root) */
+	double timeout_s;   /* wait for the last reply after the last request */
+};
+
+/* Seconds a ping step takes at most: (count - 1) * interval + timeout. */
+double ping_settings_budget(const struct ping_settings *p);
+
+enum vpn_client {
+	VPN_NONE = 0,       /* no vpn: section: only the two pings run */
+	VPN_STARTCT,        /* SonicWall / Aventail Connect Tunnel CLI */
+	VPN_OPENCONNECT,
+	VPN_OPENVPN,
+	VPN_CUSTOM,
+};
+
+const char *vpn_client_name(enum vpn_client c);
+/* The client binary run by default: "startct", "openconnect", "openvpn";
+ * NULL for custom (vpn.command is required) and none. */
+const char *vpn_default_command(enum vpn_client c);
+
+/* One step of the login dialogue: wait for `expect` (POSIX ERE), then send
+ * `send` (NULL: send nothing). "{password}" / "{username}" in send are
+ * replaced at run time; the password never appears in logs. */
+struct expect_step {
+	char *expect;
+	char *send;
+	double timeout_s;   /* 0: only the overall login timeout applies */
+};
+
+struct vpn_settings {
+	enum vpn_client client;
+	char *gateway;          /* host[:port] or URL given to the client */
+	char *username;
+	char *realm;            /* startct -r */
+	char *password_file;    /* read at each site test; first line, no newline */
+	char *password_env;     /* name of an environment variable of epmon */
+	char *protocol;         /* openconnect: anyconnect|gp|pulse|nc|fortinet|f5|array */
+	char *ca_file;          /* openconnect --cafile */
+	char *servercert;       /* openconnect --servercert pin */
+	char *config_file;      /* openvpn --config */
+	char *interface;        /* tunnel interface name; NULL: profile default */
+
+	/* Per-site overrides of the client profile; NULL / 0 = profile default. */
+	char *command;          /* client binary (path or name on PATH) */
+	char **args;            /* full argument list after argv[0] */
+	size_t nargs;
+	int has_args;           /* args: given (possibly empty) */
+	struct expect_step *expect;
+	size_t nexpect;
+	int has_expect;
+	char *connected;        /* ERE: output that means the tunnel is up */
+	char **failed;          /* EREs: output that means login failed */
+	size_t nfailed;
+	int has_failed;
+	char *stop_command;     /* run (via /bin/sh -c) after stopping the client */
+	char **process_names;   /* exact comm names of stale clients */
+	size_t nprocess_names;
+	int has_process_names;
+
+	double login_timeout_s;     /* default 30 */
+	double teardown_timeout_s;  /* default 10 */
+};
+
+struct site {
+	char *name;
+	char *external_ip;      /* numeric IPv4 or IPv6 */
+	char *internal_ip;      /* numeric IPv4 or IPv6; NULL: no internal ping */
+	struct ping_settings ping;
+	struct vpn_settings vpn;
+	int line;               /* where the site starts in the config, for messages */
+};
+
+struct smtp_settings {
+	char *smtp_server;
+	int smtp_port;          /* default 25 */
+	char *sender;
+	char **recipients;
+	size_t nrecipients;
+};
+
+struct config {
+	char *path;
+	double frequency_s;     /* > 0 */
+	struct smtp_settings logging;
+	char *results_dir;      /* default /var/lib/epmon */
+	char *state_dir;        /* state_directory, default /var/lib/epmon */
+	struct ping_settings ping;  /* defaults: count 5, interval 0.2, timeout 2 */
+	struct site *sites;
+	size_t nsites;
+};
+
+/* Messages found while loading: errors make the config unusable, warnings
+ * do not. Each text is complete: "FILE:LINE:COL: message". */
+struct config_diag {
+	char **errors;
+	size_t nerrors;
+	char **warnings;
+	size_t nwarnings;
+};
+
+/* Parses and validates `path`. Returns the config, or NULL when there was
+ * any error; every error found (not only the first) is in diag. */
+struct config *config_load(const char *path, struct config_diag *diag);
+/* Same, from a string (tests); `name` is used as FILE in messages. */
+struct config *config_parse(const char *name, const char *text, size_t len,
+			    struct config_diag *diag);
+void config_free(struct config *cfg);
+void config_diag_free(struct config_diag *diag);
+
+const struct site *config_find_site(const struct config *cfg, const char *name);
+
+/* Default config path: ./config.yml if it exists, else /etc/epmon/config.yml. */
+const char *config_default_path(void);
+
+#endif

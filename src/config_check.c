@@ -1,0 +1,118 @@
+/* Checks against the system: addresses, regexes, binaries, password files.
+ * They run at load time so `epmon check-config` catches them before a cycle. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config_internal.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+int cfg_check_ip(struct cfg_ctx *c, yaml_node_t *at, const char *label,
+		 const char *key, const char *ip)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (inet_pton(AF_INET, ip, buf) == 1 || inet_pton(AF_INET6, ip, buf) == 1)
+		return 0;
+	cfg_error(c, at, "%s: %s: '%s' is not a numeric IPv4 or IPv6 address "
+		  "(write the address, not a host name)", label, key, ip);
+	return -1;
+}
+
+int cfg_check_regex(struct cfg_ctx *c, yaml_node_t *at, const char *label,
+		    const char *key, const char *re)
+{
+	regex_t rx;
+	char why[256];
+	int rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
+
+	if (rc == 0) {
+		regfree(&rx);
+		return 0;
+	}
+	regerror(rc, &rx, why, sizeof(why));
+	cfg_error(c, at, "%s: %s: bad regular expression '%s': %s (POSIX "
+		  "extended syntax)", label, key, re, why);
+	return -1;
+}
+
+static int is_executable(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	       access(path, X_OK) == 0;
+}
+
+/* Like execvp: a name without '/' is looked up in each PATH directory. */
+static int on_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char full[4096];
+
+	if (!path || !*path)
+		path = DEFAULT_PATH;
+	while (*path) {
+		size_t len = strcspn(path, ":");
+		int n = snprintf(full, sizeof(full), "%.*s/%s", len ? (int)len : 1,
+				 len ? path : ".", name);
+		if (n > 0 && (size_t)n < sizeof(full) && is_executable(full))
+			return 1;
+		path += len;
+		if (*path == ':')
+			path++;
+	}
+	return 0;
+}
+
+void cfg_check_client_binary(struct cfg_ctx *c, yaml_node_t *at,
+			     const char *label, const struct vpn_settings *v)
+{
+	const char *cmd = v->command ? v->command : vpn_default_command(v->client);
+
+	if (!cmd)
+		return;
+	if (strchr(cmd, '/')) {
+		if (is_executable(cmd))
+			return;
+		cfg_error(c, at, "%s: VPN client '%s' not found (%s; install it "
+			  "or set vpn.command)", label, cmd,
+			  access(cmd, F_OK) == 0 ? "not an executable file"
+						 : strerror(errno));
+		return;
+	}
+	if (!on_path(cmd))
+		cfg_error(c, at, "%s: VPN client '%s' not found (not on PATH; "
+			  "install it or set vpn.command)", label, cmd);
+}
+
+void cfg_check_password_file(struct cfg_ctx *c, yaml_node_t *at,
+			     const char *label, const char *path)
+{
+	struct stat st;
+	/* O_NONBLOCK: a FIFO here must not hang the load. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		cfg_error(c, at, "%s: cannot read password file %s: %s", label,
+			  path, strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) < 0)
+		cfg_error(c, at, "%s: cannot stat password file %s: %s", label,
+			  path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		cfg_error(c, at, "%s: password file %s is not a regular file",
+			  label, path);
+	else if (st.st_mode & 077)
+		cfg_warn(c, at, "%s: password file %s is readable by others; "
+			 "chmod 600 it", label, path);
+	close(fd);
+}

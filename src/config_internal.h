@@ -1,0 +1,71 @@
+/* Private to the config module (config*.c): the walk over the YAML tree. */
+#ifndef EPMON_CONFIG_INTERNAL_H
+#define EPMON_CONFIG_INTERNAL_H
+
+#include <yaml.h>
+#include "config.h"
+
+/* State of one parse: where messages go and which document is walked. */
+struct cfg_ctx {
+	const char *file;       /* FILE in "FILE:LINE:COL: message" */
+	yaml_document_t *doc;
+	struct config_diag *diag;
+	int oom;                /* an allocation failed: the result is unusable */
+};
+
+void cfg_diag_add(struct cfg_ctx *c, int warning, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Error / warning at the position of node `at`. */
+void cfg_error(struct cfg_ctx *c, const yaml_node_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void cfg_warn(struct cfg_ctx *c, const yaml_node_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+char *cfg_strdup(struct cfg_ctx *c, const char *s);
+yaml_node_t *cfg_node(struct cfg_ctx *c, int index);
+const char *cfg_scalar(const yaml_node_t *n); /* NULL unless a scalar */
+
+/* Checks the keys of mapping `map` (described as `where` in messages): each
+ * a scalar, known (in the NULL-terminated `known`), given once. keys[i] and
+ * vals[i] get the nodes of known[i], NULL when absent. Returns -1 when `map`
+ * is not a mapping (reported), else 0, even if some keys were rejected. */
+int cfg_map(struct cfg_ctx *c, yaml_node_t *map, const char *where,
+	    const char *const *known, yaml_node_t **keys, yaml_node_t **vals);
+
+/* "'key' in where", or "'key'" at the top level, for messages. */
+void cfg_what(char *buf, size_t size, const char *key, const char *where);
+
+/* Typed values. Each returns 0, or -1 after reporting why at node n. */
+int cfg_get_str(struct cfg_ctx *c, yaml_node_t *n, const char *what, char **out);
+int cfg_get_num(struct cfg_ctx *c, yaml_node_t *n, const char *what, double *out);
+int cfg_get_int(struct cfg_ctx *c, yaml_node_t *n, const char *what,
+		long min, long max, int *out);
+/* A list of strings; a single string counts as a list of one. */
+int cfg_get_str_list(struct cfg_ctx *c, yaml_node_t *n, const char *what,
+		     char ***out, size_t *count);
+
+void cfg_free_str_list(char **list, size_t count);
+
+/* ping: map merged key by key over *p (which holds the defaults). */
+void cfg_parse_ping(struct cfg_ctx *c, yaml_node_t *n, const char *where,
+		    struct ping_settings *p);
+
+/* config_site.c */
+void cfg_parse_sites(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg);
+
+/* config_vpn.c: the vpn: map of site `label` ("site 'paris'"). */
+void cfg_parse_vpn(struct cfg_ctx *c, yaml_node_t *n, const char *label,
+		   struct vpn_settings *v);
+void cfg_vpn_free(struct vpn_settings *v);
+
+/* config_check.c: checks of values, reported at node `at`. */
+int cfg_check_ip(struct cfg_ctx *c, yaml_node_t *at, const char *label,
+		 const char *key, const char *ip);
+int cfg_check_regex(struct cfg_ctx *c, yaml_node_t *at, const char *label,
+		    const char *key, const char *re);
+void cfg_check_client_binary(struct cfg_ctx *c, yaml_node_t *at,
+			     const char *label, const struct vpn_settings *v);
+void cfg_check_password_file(struct cfg_ctx *c, yaml_node_t *at,
+			     const char *label, const char *path);
+
+#endif

@@ -1,0 +1,300 @@
+/* epmon: VPN gateway monitor. CLI and the daemon's top level. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "cycle.h"
+#include "log.h"
+#include "results.h"
+#include "schedule.h"
+#include "site.h"
+#include "vpn/vpn.h"
+
+#ifndef EPMON_VERSION
+#define EPMON_VERSION "dev"
+#endif
+
+#define EXIT_USAGE 2
+
+/* The daemon's top level: the only mutable process-wide state. */
+static volatile sig_atomic_t stop_signal;
+static volatile int stop_flag;
+static volatile sig_atomic_t reload_flag;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+	stop_flag = 1;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	reload_flag = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: epmon [-v|-q] COMMAND [-c FILE] [options]\n"
+		"\n"
+		"commands:\n"
+		"  run [-c FILE]                  run cycles every `frequency` seconds until SIGTERM\n"
+		"  once [-c FILE] [--site NAME]   run one cycle, print a table; exit 0 all OK, 1 any failed\n"
+		"  check-config [-c FILE]         validate the config; exit 0 valid, 2 invalid\n"
+		"\n"
+		"options:\n"
+		"  -c, --config FILE   config file (default ./config.yml, then /etc/epmon/config.yml)\n"
+		"  -s, --site NAME     only this site (repeatable; once)\n"
+		"  -v, --verbose       debug logging\n"
+		"  -q, --quiet         errors only\n"
+		"  -h, --help          this text\n"
+		"  -V, --version       print the version\n");
+}
+
+static void print_diag(const struct config_diag *d)
+{
+	for (size_t i = 0; i < d->nwarnings; i++)
+		log_warn(NULL, "%s", d->warnings[i]);
+	for (size_t i = 0; i < d->nerrors; i++)
+		fprintf(stderr, "%s\n", d->errors[i]);
+}
+
+static struct config *load_config(const char *path)
+{
+	struct config_diag diag = { 0 };
+	struct config *cfg = config_load(path, &diag);
+
+	print_diag(&diag);
+	if (!cfg && diag.nerrors == 0)
+		fprintf(stderr, "%s: cannot load config\n", path);
+	config_diag_free(&diag);
+	return cfg;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Sleeps until the monotonic time `until` or a signal, whichever first.
+ * Signals are blocked outside ppoll so none is lost between check and sleep. */
+static void sleep_until(double until, const sigset_t *unblocked)
+{
+	double left = until - monotonic_s();
+	struct timespec ts;
+
+	if (left <= 0 || stop_flag || reload_flag)
+		return;
+	ts.tv_sec = (time_t)left;
+	ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+	ppoll(NULL, 0, &ts, unblocked);
+}
+
+static int cmd_check_config(const char *path)
+{
+	struct config *cfg = load_config(path);
+
+	if (!cfg)
+		return EXIT_USAGE;
+	printf("OK: %zu site%s\n", cfg->nsites, cfg->nsites == 1 ? "" : "s");
+	config_free(cfg);
+	return 0;
+}
+
+static int cmd_once(const char *path, const char *const *only, size_t nonly)
+{
+	struct config *cfg = load_config(path);
+	struct site_env env = { .stop = &stop_flag };
+	struct cycle_report rep;
+	struct results *csv;
+	int rc;
+
+	if (!cfg)
+		return EXIT_USAGE;
+	for (size_t i = 0; i < nonly; i++) {
+		if (!config_find_site(cfg, only[i])) {
+			fprintf(stderr, "%s: no site named '%s' (see check-config)\n",
+				path, only[i]);
+			config_free(cfg);
+			return EXIT_USAGE;
+		}
+	}
+	install_signals();
+	env.state_dir = cfg->state_dir;
+	vpn_remember_resolv(&env);
+	csv = results_new(cfg->results_dir);
+	cycle_run(cfg, only, nonly, csv, &env, &rep);
+	cycle_print_table(&rep, stdout);
+	fflush(stdout);
+	rc = (rep.nfailed > 0 || rep.aborted) ? 1 : 0;
+	cycle_report_free(&rep);
+	results_free(csv);
+	config_free(cfg);
+	return rc;
+}
+
+/* SIGHUP: a valid new config replaces the old one between cycles; an
+ * invalid one is reported and the old one stays in force. */
+static void reload(const char *path, struct config **cfg, struct results **csv,
+		   struct schedule *sched)
+{
+	struct config *fresh;
+
+	reload_flag = 0;
+	log_info(NULL, "SIGHUP: reloading %s", path);
+	fresh = load_config(path);
+	if (!fresh) {
+		log_error(NULL, "%s is invalid (errors above); keeping the previous config", path);
+		return;
+	}
+	if (strcmp(fresh->results_dir, (*cfg)->results_dir) != 0) {
+		results_free(*csv);
+		*csv = results_new(fresh->results_dir);
+	}
+	schedule_set_period(sched, fresh->frequency_s);
+	config_free(*cfg);
+	*cfg = fresh;
+	log_info(NULL, "config reloaded: %zu site(s), frequency %g s",
+		 fresh->nsites, fresh->frequency_s);
+}
+
+static int cmd_run(const char *path)
+{
+	struct config *cfg = load_config(path);
+	struct site_env env = { .stop = &stop_flag };
+	struct schedule sched;
+	struct results *csv;
+	sigset_t block, unblocked;
+	unsigned long cycles = 0, overruns = 0;
+
+	if (!cfg)
+		return EXIT_USAGE;
+	install_signals();
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &unblocked);
+
+	csv = results_new(cfg->results_dir);
+	env.state_dir = cfg->state_dir;
+	vpn_remember_resolv(&env);
+	log_info(NULL, "epmon %s started: %zu site(s), frequency %g s, results in %s",
+		 EPMON_VERSION, cfg->nsites, cfg->frequency_s, cfg->results_dir);
+	schedule_init(&sched, cfg->frequency_s, monotonic_s());
+	while (!stop_flag) {
+		struct cycle_report rep;
+
+		sleep_until(sched.next_s, &unblocked);
+		if (stop_flag)
+			break;
+		if (reload_flag) {
+			reload(path, &cfg, &csv, &sched);
+			continue;
+		}
+		if (monotonic_s() < sched.next_s)
+			continue;
+		/* Signals stay deliverable during the cycle so SIGTERM aborts it. */
+		sigprocmask(SIG_SETMASK, &unblocked, NULL);
+		env.state_dir = cfg->state_dir;
+		cycle_run(cfg, NULL, 0, csv, &env, &rep);
+		sigprocmask(SIG_BLOCK, &block, NULL);
+		cycles++;
+		log_info(NULL, "cycle %lu: %zu site(s), %zu failed, %.3f s", cycles,
+			 rep.nresults, rep.nfailed, rep.duration_s);
+		if (schedule_advance(&sched, monotonic_s())) {
+			overruns++;
+			log_warn(NULL, "cycle %lu took %.3f s, longer than frequency %g s; "
+				 "next cycle starts now (%lu overrun(s) so far)",
+				 cycles, rep.duration_s, cfg->frequency_s, overruns);
+		}
+		cycle_report_free(&rep);
+	}
+	log_info(NULL, "stopping on signal %d after %lu cycle(s)", (int)stop_signal, cycles);
+	results_free(csv);
+	config_free(cfg);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "site", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL, *command = NULL;
+	const char **only = calloc((size_t)argc, sizeof(*only));
+	size_t nonly = 0;
+	int verbosity = 0, c, rc;
+
+	if (!only)
+		return 1;
+	/* "+" : options may come before and after the command */
+	while (optind < argc) {
+		c = getopt_long(argc, argv, "+c:s:vqhV", opts, NULL);
+		if (c == -1) {
+			if (command) {
+				fprintf(stderr, "epmon: unexpected argument '%s'\n", argv[optind]);
+				usage(stderr);
+				free(only);
+				return EXIT_USAGE;
+			}
+			command = argv[optind++];
+			continue;
+		}
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 's': only[nonly++] = optarg; break;
+		case 'v': verbosity++; break;
+		case 'q': verbosity = -1; break;
+		case 'h': usage(stdout); free(only); return 0;
+		case 'V': printf("epmon %s\n", EPMON_VERSION); free(only); return 0;
+		default: usage(stderr); free(only); return EXIT_USAGE;
+		}
+	}
+	log_init(verbosity);
+	if (!command) {
+		usage(stderr);
+		free(only);
+		return EXIT_USAGE;
+	}
+	if (!path)
+		path = config_default_path();
+
+	if (strcmp(command, "run") == 0 && nonly == 0)
+		rc = cmd_run(path);
+	else if (strcmp(command, "once") == 0)
+		rc = cmd_once(path, only, nonly);
+	else if (strcmp(command, "check-config") == 0 && nonly == 0)
+		rc = cmd_check_config(path);
+	else {
+		fprintf(stderr, "epmon: unknown command '%s'%s\n", command,
+			nonly ? " (or --site given where it does not apply)" : "");
+		usage(stderr);
+		rc = EXIT_USAGE;
+	}
+	free(only);
+	return rc;
+}

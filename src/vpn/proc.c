@@ -1,0 +1,233 @@
+#include "vpn/proc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "schedule.h"
+
+const char *const proc_clean_env[] = {
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	"LANG=C",
+	"LC_ALL=C",
+	"HOME=/root",
+	"TERM=dumb",
+	NULL,
+};
+
+#define CLEAN_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+int proc_find_executable(const char *name, char *path, size_t len)
+{
+	const char *p = CLEAN_PATH;
+
+	if (strchr(name, '/')) {
+		snprintf(path, len, "%s", name);
+		return access(path, X_OK) == 0;
+	}
+	while (*p) {
+		size_t n = strcspn(p, ":");
+		snprintf(path, len, "%.*s/%s", (int)n, p, name);
+		if (access(path, X_OK) == 0)
+			return 1;
+		p += n;
+		if (*p == ':')
+			p++;
+	}
+	return 0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+int proc_run(const char *const *argv, double timeout_s, char *err, size_t errlen)
+{
+	char path[512];
+	double deadline;
+	pid_t pid;
+	int status;
+
+	if (!proc_find_executable(argv[0], path, sizeof(path))) {
+		snprintf(err, errlen, "%s: not found", argv[0]);
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+		if (devnull >= 0) {
+			dup2(devnull, 0);
+			dup2(devnull, 1);
+			dup2(devnull, 2);
+		}
+		setpgid(0, 0);
+		execve(path, (char *const *)argv, (char *const *)proc_clean_env);
+		_exit(127);
+	}
+	deadline = monotonic_s() + timeout_s;
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			snprintf(err, errlen, "waitpid: %s", strerror(errno));
+			return -1;
+		}
+		if (monotonic_s() > deadline) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			snprintf(err, errlen, "%s: no exit after %g s, killed", argv[0], timeout_s);
+			return -1;
+		}
+		sleep_ms(5);
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	snprintf(err, errlen, "%s: killed by signal %d", argv[0], WTERMSIG(status));
+	return -1;
+}
+
+static int name_matches(const char *name, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(name, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* The kernel's comm is the executable's basename cut to 15 characters. */
+static int comm_matches(const char *comm, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(comm, names[i], 15) == 0 && strlen(comm) == strnlen(names[i], 15))
+			return 1;
+	return 0;
+}
+
+/* A process that has exited but is not reaped yet (a zombie, whose parent
+ * or init reaps it late) holds nothing any more: it counts as gone. */
+static int is_gone(pid_t pid)
+{
+	char path[64], line[128];
+	FILE *f;
+	int zombie = 0;
+
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return 1;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "State:", 6) == 0) {
+			zombie = strchr(line, 'Z') != NULL;
+			break;
+		}
+	fclose(f);
+	return zombie;
+}
+
+size_t proc_find_by_name(const char *const *names, size_t nnames, pid_t *pids,
+			 size_t max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	size_t found = 0;
+	pid_t self = getpid();
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) && found < max) {
+		char path[64], comm[64] = "", exe[512];
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		ssize_t n;
+		FILE *f;
+
+		if (*end || pid <= 0 || pid == self || is_gone((pid_t)pid))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+		f = fopen(path, "re");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = 0;
+			fclose(f);
+		}
+		if (comm[0] && comm_matches(comm, names, nnames)) {
+			pids[found++] = (pid_t)pid;
+			continue;
+		}
+		snprintf(path, sizeof(path), "/proc/%ld/exe", pid);
+		n = readlink(path, exe, sizeof(exe) - 1);
+		if (n > 0) {
+			const char *base;
+			exe[n] = 0;
+			/* " (deleted)" when the binary was replaced under it */
+			if (n > 10 && strcmp(exe + n - 10, " (deleted)") == 0)
+				exe[n - 10] = 0;
+			base = strrchr(exe, '/');
+			if (name_matches(base ? base + 1 : exe, names, nnames))
+				pids[found++] = (pid_t)pid;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+static int wait_gone(pid_t pid, double timeout_s)
+{
+	double deadline = monotonic_s() + timeout_s;
+
+	do {
+		/* a child of ours would linger as a zombie: reap it */
+		waitpid(pid, NULL, WNOHANG);
+		if (is_gone(pid))
+			return 1;
+		sleep_ms(10);
+	} while (monotonic_s() < deadline);
+	return 0;
+}
+
+int proc_stop_pid(pid_t pid, int first_signal, double timeout_s)
+{
+	if (kill(pid, first_signal) < 0)
+		return errno == ESRCH ? 0 : -1;
+	if (wait_gone(pid, timeout_s))
+		return 0;
+	kill(pid, SIGTERM);
+	if (wait_gone(pid, 2.0))
+		return 0;
+	kill(pid, SIGKILL);
+	return wait_gone(pid, 2.0) ? 0 : -1;
+}
+
+int proc_kill_stale(const char *const *names, size_t nnames, double timeout_s,
+		    const char *site)
+{
+	pid_t pids[64];
+	size_t n = proc_find_by_name(names, nnames, pids, 64);
+
+	for (size_t i = 0; i < n; i++) {
+		int rc = proc_stop_pid(pids[i], SIGINT, timeout_s);
+		if (rc == 0)
+			log_warn(site, "stale VPN client pid %d stopped before the test", (int)pids[i]);
+		else
+			log_error(site, "stale VPN client pid %d could not be stopped", (int)pids[i]);
+	}
+	return (int)n;
+}

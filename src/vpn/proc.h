@@ -1,0 +1,35 @@
+/* Processes: run a helper command, find stale clients by exact name, stop
+ * a process with escalation. */
+#ifndef EPMON_PROC_H
+#define EPMON_PROC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* The minimal clean environment every child of epmon gets. */
+extern const char *const proc_clean_env[];
+
+/* Runs argv (argv[0] an absolute path or a name searched in the clean PATH)
+ * with the clean environment, stdin /dev/null, output to /dev/null, and
+ * waits up to timeout_s (then SIGKILL). Returns the exit status (0..255),
+ * or -1 with err set (not found, killed, timed out). */
+int proc_run(const char *const *argv, double timeout_s, char *err, size_t errlen);
+
+/* Pids (not our own) whose /proc/PID/comm, or the basename of
+ * /proc/PID/exe, equals one of names exactly. Returns the count stored. */
+size_t proc_find_by_name(const char *const *names, size_t nnames, pid_t *pids,
+			 size_t max);
+
+/* Stops one process that is not our child: first_signal, wait timeout_s,
+ * SIGTERM, wait 2 s, SIGKILL. Returns 0 (gone), -1 (still there). */
+int proc_stop_pid(pid_t pid, int first_signal, double timeout_s);
+
+/* Finds and stops stale clients; logs each pid with the site name; returns
+ * how many were found. */
+int proc_kill_stale(const char *const *names, size_t nnames, double timeout_s,
+		    const char *site);
+
+/* 1 when `name` (a name or path) resolves to an executable in PATH. */
+int proc_find_executable(const char *name, char *path, size_t len);
+
+#endif

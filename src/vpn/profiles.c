@@ -1,0 +1,287 @@
+#include "vpn/profiles.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vpn/proc.h"
+
+/* Built-in dialogues. startct's prompts and messages differ between
+ * versions and could not be verified here: every one is a per-site
+ * override (vpn.expect, vpn.connected, vpn.failed). */
+static const struct expect_step startct_steps[] = {
+	{ (char *)"[Pp]assword[^:]*:", (char *)"{password}", 0 },
+};
+static const char *const startct_failed[] = {
+	"[Ll]ogin failed", "[Aa]uthentication failed", "[Ii]nvalid (user|password|credentials)",
+	"[Aa]ccess denied", "[Uu]nable to connect", "[Cc]ould not connect",
+};
+static const char *const startct_why[] = {
+	"bad credentials", "bad credentials", "bad credentials",
+	"access denied", "gateway unreachable", "gateway unreachable",
+};
+static const char *const startct_names[] = { "startct", "AvConnect" };
+
+/* openconnect 9 (checked against ocserv in tests/lab) */
+static const char *const openconnect_failed[] = {
+	"Login failed", "Server certificate verify failed",
+	"Certificate from VPN server .* failed verification",
+	"Failed to connect to host", "Failed to open HTTPS connection",
+	"Failed to obtain WebVPN cookie", "Cookie was rejected", "Connection refused",
+	"No route to host", "Authentication failed",
+};
+/* what each failed pattern means, for the CSV detail */
+static const char *const openconnect_why[] = {
+	"bad credentials", "certificate not trusted",
+	"certificate not trusted",
+	"gateway unreachable", "gateway unreachable",
+	"login rejected", "login rejected", "gateway unreachable",
+	"gateway unreachable", "bad credentials",
+};
+static const char *const openconnect_names[] = { "openconnect" };
+
+static const char *const openvpn_failed[] = {
+	"AUTH_FAILED", "Exiting due to fatal error", "Options error",
+};
+static const char *const openvpn_why[] = {
+	"bad credentials", "client error", "client configuration error",
+};
+static const char *const openvpn_names[] = { "openvpn" };
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+_Static_assert(N(startct_failed) == N(startct_why), "one meaning per startct pattern");
+_Static_assert(N(openconnect_failed) == N(openconnect_why), "one meaning per openconnect pattern");
+_Static_assert(N(openvpn_failed) == N(openvpn_why), "one meaning per openvpn pattern");
+
+void profile_process_names(const struct site *site, const char *const **names,
+			   size_t *n)
+{
+	const struct vpn_settings *v = &site->vpn;
+
+	if (v->has_process_names) {
+		*names = (const char *const *)v->process_names;
+		*n = v->nprocess_names;
+		return;
+	}
+	switch (v->client) {
+	case VPN_STARTCT: *names = startct_names; *n = N(startct_names); return;
+	case VPN_OPENCONNECT: *names = openconnect_names; *n = N(openconnect_names); return;
+	case VPN_OPENVPN: *names = openvpn_names; *n = N(openvpn_names); return;
+	default: *names = NULL; *n = 0; return;
+	}
+}
+
+struct argv_builder {
+	struct vpn_profile *p;
+	size_t n;
+	int overflow;
+};
+
+static void add(struct argv_builder *b, char *owned)
+{
+	if (!owned || b->n >= PROFILE_MAX_ARGS) {
+		free(owned);
+		b->overflow = 1;
+		return;
+	}
+	b->p->argv[b->n++] = owned;
+}
+
+/* prefix + value, e.g. "--user=" + "monitor" */
+static void add_opt(struct argv_builder *b, const char *prefix, const char *value)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "%s%s", prefix, value ? value : "") < 0)
+		s = NULL;
+	add(b, s);
+}
+
+/* "{gateway}" style placeholders in user-given args. */
+static char *expand(const char *arg, const struct site *site, const struct vpn_profile *p,
+		    const char *auth_file)
+{
+	const struct vpn_settings *v = &site->vpn;
+	const struct { const char *key; const char *value; } vars[] = {
+		{ "{gateway}", v->gateway }, { "{username}", v->username },
+		{ "{realm}", v->realm }, { "{protocol}", v->protocol },
+		{ "{ca_file}", v->ca_file }, { "{servercert}", v->servercert },
+		{ "{config_file}", v->config_file }, { "{interface}", p->interface },
+		{ "{auth_file}", auth_file }, { "{site}", site->name },
+	};
+	char *out = strdup(arg);
+
+	for (size_t i = 0; out && i < N(vars); i++) {
+		char *at;
+		while ((at = strstr(out, vars[i].key))) {
+			char *next = NULL;
+			const char *value = vars[i].value ? vars[i].value : "";
+			if (asprintf(&next, "%.*s%s%s", (int)(at - out), out, value,
+				     at + strlen(vars[i].key)) < 0)
+				next = NULL;
+			free(out);
+			out = next;
+			if (!out)
+				break;
+		}
+	}
+	return out;
+}
+
+static int write_auth_file(struct vpn_profile *p, const struct site *site,
+			   const char *password, char *path, size_t len)
+{
+	int fd;
+	FILE *f;
+
+	snprintf(p->runtime_dir, sizeof(p->runtime_dir), "/run/epmon");
+	mkdir(p->runtime_dir, 0700);
+	snprintf(p->runtime_dir, sizeof(p->runtime_dir), "/run/epmon/%s.XXXXXX", site->name);
+	if (!mkdtemp(p->runtime_dir)) {
+		p->runtime_dir[0] = 0;
+		return -1;
+	}
+	snprintf(path, len, "%s/auth", p->runtime_dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return -1;
+	}
+	fprintf(f, "%s\n%s\n", site->vpn.username ? site->vpn.username : "",
+		password ? password : "");
+	return fclose(f);
+}
+
+static void default_args(struct argv_builder *b, const struct site *site,
+			 const char *auth_file)
+{
+	const struct vpn_settings *v = &site->vpn;
+
+	switch (v->client) {
+	case VPN_STARTCT:
+		add_opt(b, "", "-m"); add_opt(b, "", v->gateway);
+		add_opt(b, "", "-u"); add_opt(b, "", v->username);
+		if (v->realm) { add_opt(b, "", "-r"); add_opt(b, "", v->realm); }
+		break;
+	case VPN_OPENCONNECT:
+		add_opt(b, "--protocol=", v->protocol ? v->protocol : "anyconnect");
+		add_opt(b, "--user=", v->username);
+		add_opt(b, "--interface=", b->p->interface);
+		if (v->ca_file) add_opt(b, "--cafile=", v->ca_file);
+		if (v->servercert) add_opt(b, "--servercert=", v->servercert);
+		if (v->realm) add_opt(b, "--authgroup=", v->realm);
+		add_opt(b, "", "--passwd-on-stdin");
+		add_opt(b, "", "--non-inter");
+		add_opt(b, "", v->gateway);
+		break;
+	case VPN_OPENVPN:
+		add_opt(b, "", "--config"); add_opt(b, "", v->config_file);
+		add_opt(b, "", "--dev"); add_opt(b, "", b->p->interface);
+		add_opt(b, "", "--dev-type"); add_opt(b, "", "tun");
+		if (auth_file) {
+			add_opt(b, "", "--auth-user-pass"); add_opt(b, "", auth_file);
+			add_opt(b, "", "--auth-nocache");
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+int profile_build(const struct site *site, const char *password,
+		  struct vpn_profile *p, char *err, size_t errlen)
+{
+	const struct vpn_settings *v = &site->vpn;
+	struct argv_builder b = { p, 0, 0 };
+	const char *command = v->command ? v->command : vpn_default_command(v->client);
+	char path[512], auth_file[300] = "";
+
+	memset(p, 0, sizeof(*p));
+	if (!command || !proc_find_executable(command, path, sizeof(path))) {
+		snprintf(err, errlen, "VPN client '%s' not found", command ? command : "(none)");
+		return -1;
+	}
+	snprintf(p->interface, sizeof(p->interface), "%s",
+		 v->interface ? v->interface :
+		 (v->client == VPN_OPENCONNECT || v->client == VPN_OPENVPN) ? "epmon0" : "");
+	if (v->client == VPN_OPENVPN && password &&
+	    write_auth_file(p, site, password, auth_file, sizeof(auth_file)) < 0) {
+		snprintf(err, errlen, "cannot create the openvpn auth file in /run/epmon: %s",
+			 strerror(errno));
+		profile_free(p);
+		return -1;
+	}
+	add(&b, strdup(path));
+	if (v->has_args) {
+		for (size_t i = 0; i < v->nargs; i++)
+			add(&b, expand(v->args[i], site, p, auth_file[0] ? auth_file : NULL));
+	} else {
+		default_args(&b, site, auth_file[0] ? auth_file : NULL);
+	}
+	if (b.overflow) {
+		snprintf(err, errlen, "too many client arguments (max %d)", PROFILE_MAX_ARGS);
+		profile_free(p);
+		return -1;
+	}
+
+	switch (v->client) {
+	case VPN_STARTCT:
+		p->steps = startct_steps; p->nsteps = N(startct_steps);
+		p->connected = "[Cc]onnected to|[Tt]unnel (is )?(up|established)|[Cc]onnection established";
+		p->failed = startct_failed; p->nfailed = N(startct_failed);
+		p->failed_why = startct_why;
+		break;
+	case VPN_OPENCONNECT:
+		p->password_on_stdin = !v->has_expect;
+		p->connected = "Configured as |Connected as |ESP session established";
+		p->failed = openconnect_failed; p->nfailed = N(openconnect_failed);
+		p->failed_why = openconnect_why;
+		break;
+	case VPN_OPENVPN:
+		p->connected = "Initialization Sequence Completed";
+		p->failed = openvpn_failed; p->nfailed = N(openvpn_failed);
+		p->failed_why = openvpn_why;
+		break;
+	default:
+		break;
+	}
+	if (v->has_expect) {
+		p->steps = v->expect;
+		p->nsteps = v->nexpect;
+	}
+	if (v->connected)
+		p->connected = v->connected;
+	if (v->has_failed) {
+		p->failed = (const char *const *)v->failed;
+		p->nfailed = v->nfailed;
+		p->failed_why = NULL;
+	}
+	if (!p->connected) {
+		snprintf(err, errlen, "no 'connected' pattern: set vpn.connected");
+		profile_free(p);
+		return -1;
+	}
+	profile_process_names(site, &p->process_names, &p->nprocess_names);
+	p->stop_command = v->stop_command;
+	return 0;
+}
+
+void profile_free(struct vpn_profile *p)
+{
+	for (size_t i = 0; i < PROFILE_MAX_ARGS + 2 && p->argv[i]; i++)
+		free(p->argv[i]);
+	if (p->runtime_dir[0]) {
+		char auth[300];
+		snprintf(auth, sizeof(auth), "%s/auth", p->runtime_dir);
+		unlink(auth);
+		rmdir(p->runtime_dir);
+	}
+	memset(p, 0, sizeof(*p));
+}

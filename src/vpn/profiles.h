@@ -1,0 +1,37 @@
+/* Client profiles: how to start, log in and stop each VPN client. Every
+ * field comes from the built-in profile unless the site overrides it. */
+#ifndef EPMON_PROFILES_H
+#define EPMON_PROFILES_H
+
+#include <stddef.h>
+#include "config.h"
+
+#define PROFILE_MAX_ARGS 64
+
+struct vpn_profile {
+	char *argv[PROFILE_MAX_ARGS + 2];   /* argv[0] = resolved client path; owned */
+	const struct expect_step *steps;    /* borrowed from config or built-in */
+	size_t nsteps;
+	const char *connected;
+	const char *const *failed;
+	size_t nfailed;
+	const char *const *failed_why;      /* per failed pattern, human words; may be NULL */
+	const char *const *process_names;
+	size_t nprocess_names;
+	const char *stop_command;
+	char interface[16];                 /* tunnel device the client is told to use; "" unknown */
+	int password_on_stdin;              /* the password is written to the pty at start */
+	char runtime_dir[256];              /* private 0700 dir (openvpn auth file); "" none */
+};
+
+/* Fills p for the site. `password` is only used for openvpn's auth file
+ * (created 0600 in a private runtime dir, removed by profile_free). */
+int profile_build(const struct site *site, const char *password,
+		  struct vpn_profile *p, char *err, size_t errlen);
+void profile_free(struct vpn_profile *p);
+
+/* The stale-client process names of a site (profile default or override). */
+void profile_process_names(const struct site *site, const char *const **names,
+			   size_t *n);
+
+#endif

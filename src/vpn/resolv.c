@@ -1,0 +1,177 @@
+#include "vpn/resolv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vpn/proc.h"
+
+int resolv_read(const char *path, struct resolv_copy *out)
+{
+	FILE *f = fopen(path, "re");
+	char buf[4096];
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (!f)
+		return errno == ENOENT ? 0 : -1;
+	out->data = malloc(1);
+	if (!out->data) {
+		fclose(f);
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		char *grown = realloc(out->data, out->len + n + 1);
+		if (!grown) {
+			fclose(f);
+			resolv_copy_free(out);
+			return -1;
+		}
+		out->data = grown;
+		memcpy(out->data + out->len, buf, n);
+		out->len += n;
+	}
+	out->data[out->len] = 0;
+	fclose(f);
+	return 0;
+}
+
+void resolv_copy_free(struct resolv_copy *c)
+{
+	free(c->data);
+	memset(c, 0, sizeof(*c));
+}
+
+int resolv_equal(const struct resolv_copy *a, const struct resolv_copy *b)
+{
+	if (!a->data || !b->data)
+		return !a->data && !b->data;
+	return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+int resolv_has_client_mark(const struct resolv_copy *c)
+{
+	static const char *const marks[] = { "#@VPNC_GENERATED@", NULL };
+
+	if (!c->data)
+		return 0;
+	for (size_t i = 0; marks[i]; i++)
+		if (strstr(c->data, marks[i]))
+			return 1;
+	return 0;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, data, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		data += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Atomic replace: temp file in the same directory, fsync, rename. */
+static int replace_file(const char *path, const struct resolv_copy *good, int *busy)
+{
+	char tmp[4096];
+	int fd, saved;
+
+	*busy = 0;
+	snprintf(tmp, sizeof(tmp), "%s.epmon-XXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return -1;
+	if (fchmod(fd, 0644) < 0 || write_all(fd, good->data, good->len) < 0 ||
+	    fsync(fd) < 0) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		saved = errno;
+		unlink(tmp);
+		*busy = saved == EBUSY;
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+static int rewrite_in_place(const char *path, const struct resolv_copy *good)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = write_all(fd, good->data, good->len);
+	if (rc == 0)
+		rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int resolv_restore(const char *path, const struct resolv_copy *good, char *how,
+		   size_t howlen)
+{
+	static const char *const resolvconf[] = { "resolvconf", "-u", NULL };
+	char exe[256], err[256];
+	struct resolv_copy now;
+	int busy;
+
+	if (!good->data) {
+		snprintf(how, howlen, "no good copy of %s to restore", path);
+		return -1;
+	}
+	if (proc_find_executable("resolvconf", exe, sizeof(exe))) {
+		int rc = proc_run(resolvconf, 10.0, err, sizeof(err));
+		if (resolv_read(path, &now) == 0) {
+			int same = resolv_equal(&now, good);
+			resolv_copy_free(&now);
+			if (rc == 0 && same) {
+				snprintf(how, howlen, "ran 'resolvconf -u'");
+				return 0;
+			}
+		}
+	}
+	if (replace_file(path, good, &busy) == 0) {
+		snprintf(how, howlen, "restored %s from the saved copy", path);
+		return 0;
+	}
+	if (busy && rewrite_in_place(path, good) == 0) {
+		snprintf(how, howlen, "rewrote %s from the saved copy (mount point)", path);
+		return 0;
+	}
+	snprintf(how, howlen, "cannot restore %s: %s", path, strerror(errno));
+	return -1;
+}
+
+int resolv_save_good(const char *file, const struct resolv_copy *good)
+{
+	struct resolv_copy empty = { .data = (char *)"", .len = 0 };
+	int busy;
+
+	return replace_file(file, good->data ? good : &empty, &busy);
+}
+
+int resolv_load_good(const char *file, struct resolv_copy *out)
+{
+	int rc = resolv_read(file, out);
+
+	if (rc == 0 && out->data && out->len == 0)
+		resolv_copy_free(out);
+	return rc;
+}

@@ -1,0 +1,81 @@
+/* Expect engine: runs a VPN client on a pty, answers its prompts, times the
+ * login and stops the client's whole process group. Knows nothing about
+ * YAML or particular clients: the caller gives argv, steps and patterns. */
+#ifndef EPMON_VPN_SESSION_H
+#define EPMON_VPN_SESSION_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Wait for `expect` (POSIX ERE; NULL or "" = send at once), then send `send`
+ * followed by "\r" (NULL = send nothing). "{password}" in send is replaced
+ * by the secret. timeout_s: 0 = only the overall login timeout applies. */
+struct session_step {
+	const char *expect;
+	const char *send;
+	double timeout_s;
+};
+
+/* Every pointer is the caller's and must stay valid until session_free(). */
+struct session_spec {
+	const char *const *argv;      /* argv[0]: path of the client (execve, no shell) */
+	const char *const *env;       /* complete environment of the child; NULL = empty */
+	const struct session_step *steps;
+	size_t nsteps;
+	const char *connected;        /* ERE that means the tunnel is up */
+	const char *const *failed;    /* EREs that mean failure, checked at any time */
+	size_t nfailed;
+	const char *secret;           /* the password; masked as ******** everywhere */
+	const char *stdin_secret;     /* optional: written once at start, then "\n" */
+	double login_timeout_s;       /* from session_start; 0 = none */
+	const char *site;             /* for log lines */
+	volatile const int *stop;     /* may be NULL; non-zero aborts the login */
+};
+
+enum session_outcome {
+	SESSION_CONNECTED = 0,
+	SESSION_FAILED_PATTERN,
+	SESSION_EXITED,
+	SESSION_TIMEOUT,
+	SESSION_STEP_TIMEOUT,
+	SESSION_SPAWN_ERROR,
+	SESSION_ABORTED,
+};
+
+struct session;
+
+/* "connected", "failed_pattern", "exited", "timeout", ... */
+const char *session_outcome_name(enum session_outcome o);
+
+/* Compiles the patterns, spawns argv on a new pty in its own session and
+ * process group, with spec->env as its whole environment. NULL and a
+ * message in err on failure (bad pattern, client not executable, ...). */
+struct session *session_start(const struct session_spec *spec, char *err, size_t errlen);
+
+/* Runs the steps until the connected pattern, a failed pattern, the child's
+ * exit, a step or the overall timeout, or *spec->stop. Runs once; later
+ * calls return the same outcome. */
+enum session_outcome session_login(struct session *s);
+
+double session_connected_ms(const struct session *s);  /* start -> connected match */
+const char *session_detail(const struct session *s);      /* human text of the outcome */
+int session_failed_index(const struct session *s);        /* failed[] that matched, or -1 */
+const char *session_output_tail(const struct session *s); /* last 4 KiB, secrets masked */
+
+/* After login: drain the client's output for up to timeout_ms so it never
+ * blocks on a full pty. 0 while the client runs, 1 once it has exited. */
+int session_pump(struct session *s, int timeout_ms);
+
+pid_t session_pid(const struct session *s);  /* also the process group id */
+int session_alive(struct session *s);         /* 1 while the client runs */
+
+/* Stops the whole process group: first_signal, up to timeout_s; SIGTERM, up
+ * to 2 s; SIGKILL. Drains output meanwhile and reaps the client. Returns the
+ * elapsed ms; *escalated (may be NULL): 0 first_signal was enough, 1 SIGTERM
+ * was needed, 2 SIGKILL was needed. */
+double session_stop(struct session *s, int first_signal, double timeout_s, int *escalated);
+
+/* Kills what is left (SIGKILL at once), closes the pty, frees. NULL is ok. */
+void session_free(struct session *s);
+
+#endif

@@ -1,0 +1,432 @@
+#include "vpn/vpn.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "schedule.h"
+#include "vpn/netlink.h"
+#include "vpn/proc.h"
+#include "vpn/profiles.h"
+#include "vpn/resolv.h"
+#include "vpn/session.h"
+
+struct vpn_tunnel {
+	const struct site *site;
+	const struct site_env *env;
+	struct vpn_profile profile;
+	struct session *session;
+	struct route_list routes_before;
+	struct resolv_copy resolv_before;
+	char interface[IF_NAMESIZE];    /* the tunnel device, once known */
+	int events_fd;
+	/* the session reads these until session_free: they live here */
+	struct session_spec spec;
+	char password[512];
+};
+
+_Static_assert(sizeof(struct expect_step) == sizeof(struct session_step) &&
+	       offsetof(struct expect_step, send) == offsetof(struct session_step, send) &&
+	       offsetof(struct expect_step, timeout_s) == offsetof(struct session_step, timeout_s),
+	       "config expect steps are passed to the session as they are");
+
+#define DEFAULT_RESOLV "/etc/resolv.conf"
+
+static const char *resolv_path(const struct site_env *env)
+{
+	return env->resolv_conf ? env->resolv_conf : DEFAULT_RESOLV;
+}
+
+static void good_copy_path(const struct site_env *env, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/resolv.conf.good", env->state_dir ? env->state_dir : "/var/lib/epmon");
+}
+
+/* resolv.conf before a site: a client's mark, or a difference from the last
+ * known good copy, means the previous client did not restore it. Without a
+ * good copy yet, an unmarked file becomes the good copy. */
+static void prepare_resolv(const struct site *site, const struct site_env *env,
+			   struct site_result *out)
+{
+	struct resolv_copy now, good;
+	char file[512], how[256];
+
+	good_copy_path(env, file, sizeof(file));
+	if (resolv_read(resolv_path(env), &now) < 0)
+		return;
+	if (resolv_load_good(file, &good) < 0 || !good.data) {
+		if (!resolv_has_client_mark(&now) && now.data)
+			resolv_save_good(file, &now);
+		else if (now.data)
+			log_warn(site->name, "%s carries a VPN client's mark and there is no "
+				 "good copy to restore; fix it by hand", resolv_path(env));
+		resolv_copy_free(&now);
+		resolv_copy_free(&good);
+		return;
+	}
+	if (resolv_has_client_mark(&now) || !resolv_equal(&now, &good)) {
+		if (resolv_restore(resolv_path(env), &good, how, sizeof(how)) == 0) {
+			out->resolv_repaired++;
+			log_warn(site->name, "%s was left modified by a VPN client: %s",
+				 resolv_path(env), how);
+			site_result_note(out, "resolv.conf repaired before the test");
+		} else {
+			log_error(site->name, "%s", how);
+			site_result_note(out, "resolv.conf repair failed: %s", how);
+		}
+	}
+	resolv_copy_free(&now);
+	resolv_copy_free(&good);
+}
+
+void vpn_remember_resolv(const struct site_env *env)
+{
+	struct resolv_copy now;
+	char file[512];
+
+	if (resolv_read(resolv_path(env), &now) < 0)
+		return;
+	if (now.data && !resolv_has_client_mark(&now)) {
+		good_copy_path(env, file, sizeof(file));
+		if (resolv_save_good(file, &now) < 0)
+			log_warn(NULL, "cannot save the good copy of %s to %s: %s",
+				 resolv_path(env), file, strerror(errno));
+	}
+	resolv_copy_free(&now);
+}
+
+void vpn_prepare(const struct site *site, const struct site_env *env,
+		 struct site_result *out)
+{
+	const char *const *names;
+	size_t n;
+	int killed;
+
+	profile_process_names(site, &names, &n);
+	killed = n ? proc_kill_stale(names, n, site->vpn.teardown_timeout_s, site->name) : 0;
+	if (killed > 0) {
+		out->stale_killed += killed;
+		site_result_note(out, "stopped %d stale client process(es) before the test", killed);
+	}
+	prepare_resolv(site, env, out);
+}
+
+/* First line of the password file, or the environment variable. */
+static int read_password(const struct vpn_settings *v, char *buf, size_t len,
+			 char *err, size_t errlen)
+{
+	buf[0] = 0;
+	if (v->password_env) {
+		const char *p = getenv(v->password_env);
+		if (!p) {
+			snprintf(err, errlen, "environment variable %s (password_env) is not set",
+				 v->password_env);
+			return -1;
+		}
+		snprintf(buf, len, "%s", p);
+		return 0;
+	}
+	if (v->password_file) {
+		FILE *f = fopen(v->password_file, "re");
+		if (!f) {
+			snprintf(err, errlen, "cannot read password file %s: %s",
+				 v->password_file, strerror(errno));
+			return -1;
+		}
+		if (!fgets(buf, (int)len, f))
+			buf[0] = 0;
+		fclose(f);
+		buf[strcspn(buf, "\r\n")] = 0;
+	}
+	return 0;
+}
+
+static int link_known(const struct if_nameindex *before, unsigned index)
+{
+	for (const struct if_nameindex *i = before; i && i->if_index; i++)
+		if (i->if_index == index)
+			return 1;
+	return 0;
+}
+
+/* The tunnel is usable when the route to internal_ip leaves through the
+ * profile's interface (or, when the profile names none, through an
+ * interface that did not exist before login) and that interface is up. */
+static int tunnel_ready(struct vpn_tunnel *t, const struct if_nameindex *before,
+			char *why, size_t len)
+{
+	char ifname[IF_NAMESIZE] = "", err[160];
+	int oif = 0;
+
+	if (nl_route_get(t->site->internal_ip, &oif, ifname, err, sizeof(err)) < 0) {
+		snprintf(why, len, "%s", err);
+		return 0;
+	}
+	if (t->profile.interface[0]) {
+		if (nl_link_state(t->profile.interface) < 0) {
+			snprintf(why, len, "no tunnel interface %s", t->profile.interface);
+			return 0;
+		}
+		if (strcmp(ifname, t->profile.interface) != 0) {
+			snprintf(why, len, "route to %s goes via %s, not through the tunnel %s",
+				 t->site->internal_ip, ifname, t->profile.interface);
+			return 0;
+		}
+	} else if (link_known(before, (unsigned)oif)) {
+		snprintf(why, len, "route to %s goes via %s, not through a new tunnel interface",
+			 t->site->internal_ip, ifname);
+		return 0;
+	}
+	if (nl_link_state(ifname) != 1) {
+		snprintf(why, len, "tunnel interface %s is not up", ifname);
+		return 0;
+	}
+	snprintf(t->interface, sizeof(t->interface), "%s", ifname);
+	return 1;
+}
+
+static struct vpn_tunnel *tunnel_new(const struct site *site, const struct site_env *env)
+{
+	struct vpn_tunnel *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->site = site;
+	t->env = env;
+	t->events_fd = -1;
+	nl_route_dump(&t->routes_before);
+	resolv_read(resolv_path(env), &t->resolv_before);
+	return t;
+}
+
+/* After the connected pattern: wait (on netlink events, not by polling)
+ * until the route proves the tunnel, while draining the client's output. */
+static int wait_for_tunnel(struct vpn_tunnel *t, double t0, double deadline,
+			   const struct if_nameindex *before, struct site_result *out)
+{
+	char why[256] = "";
+
+	for (;;) {
+		struct pollfd pfd = { t->events_fd, POLLIN, 0 };
+		double left;
+
+		if (tunnel_ready(t, before, why, sizeof(why))) {
+			out->login_ms = (monotonic_s() - t0) * 1000.0;
+			return 0;
+		}
+		if (session_pump(t->session, 0) == 1) {
+			site_result_note(out, "%s", session_detail(t->session));
+			return -1;
+		}
+		left = deadline - monotonic_s();
+		if (left <= 0 || (t->env->stop && *t->env->stop))
+			break;
+		if (t->events_fd >= 0) {
+			if (poll(&pfd, 1, left > 0.05 ? 50 : (int)(left * 1000) + 1) > 0)
+				nl_events_drain(t->events_fd);
+		} else {
+			session_pump(t->session, 5);
+		}
+	}
+	if (t->env->stop && *t->env->stop)
+		site_result_note(out, "aborted by signal during login");
+	else
+		site_result_note(out, "client connected but no usable tunnel after %g s: %s",
+				 t->site->vpn.login_timeout_s, why);
+	return -1;
+}
+
+int vpn_up(const struct site *site, const struct site_env *env,
+	   struct vpn_tunnel **tun, struct site_result *out)
+{
+	struct vpn_tunnel *t;
+	struct session_spec *spec;
+	struct if_nameindex *before;
+	char err[256];
+	double t0, deadline;
+	int rc = -1;
+
+	t = tunnel_new(site, env);
+	*tun = t;
+	if (!t) {
+		site_result_note(out, "out of memory");
+		return -1;
+	}
+	if (read_password(&site->vpn, t->password, sizeof(t->password), err, sizeof(err)) < 0 ||
+	    profile_build(site, t->password, &t->profile, err, sizeof(err)) < 0) {
+		site_result_note(out, "%s", err);
+		return -1;
+	}
+	before = if_nameindex();
+	t->events_fd = nl_events_open();
+
+	spec = &t->spec;
+	spec->argv = (const char *const *)t->profile.argv;
+	spec->env = proc_clean_env;
+	/* struct expect_step and struct session_step have the same layout */
+	spec->steps = (const struct session_step *)t->profile.steps;
+	spec->nsteps = t->profile.nsteps;
+	spec->connected = t->profile.connected;
+	spec->failed = t->profile.failed;
+	spec->nfailed = t->profile.nfailed;
+	spec->secret = t->password[0] ? t->password : NULL;
+	spec->stdin_secret = t->profile.password_on_stdin ? spec->secret : NULL;
+	spec->login_timeout_s = site->vpn.login_timeout_s;
+	spec->site = site->name;
+	spec->stop = env->stop;
+
+	t0 = monotonic_s();
+	deadline = t0 + site->vpn.login_timeout_s;
+	t->session = session_start(spec, err, sizeof(err));
+	if (!t->session) {
+		site_result_note(out, "cannot start the client: %s", err);
+		goto out;
+	}
+	log_debug(site->name, "client started, pid %d", (int)session_pid(t->session));
+	if (session_login(t->session) != SESSION_CONNECTED) {
+		int which = session_failed_index(t->session);
+		if (which >= 0 && t->profile.failed_why)
+			site_result_note(out, "%s (%s)", t->profile.failed_why[which],
+					 session_detail(t->session));
+		else
+			site_result_note(out, "%s", session_detail(t->session));
+		goto out;
+	}
+	rc = wait_for_tunnel(t, t0, deadline, before, out);
+	if (rc == 0)
+		log_info(site->name, "tunnel up on %s after %.1f ms", t->interface, out->login_ms);
+out:
+	if (before)
+		if_freenameindex(before);
+	return rc;
+}
+
+const char *vpn_interface(const struct vpn_tunnel *t)
+{
+	return t->interface[0] ? t->interface : NULL;
+}
+
+static int wait_link_gone(const char *ifname, double timeout_s)
+{
+	double deadline = monotonic_s() + timeout_s;
+
+	while (if_nametoindex(ifname) != 0) {
+		if (monotonic_s() > deadline)
+			return 0;
+		usleep(5000);
+	}
+	return 1;
+}
+
+/* Verify and repair, in the order the leftovers depend on each other:
+ * processes hold tun devices, devices hold routes. */
+static int verify_and_repair(struct vpn_tunnel *t, struct site_result *out)
+{
+	const char *site = t->site->name;
+	const char *ifname = t->interface[0] ? t->interface : t->profile.interface;
+	struct route_list after;
+	struct resolv_copy now;
+	char how[256];
+	int rc = 0, killed;
+
+	killed = t->profile.nprocess_names ?
+		proc_kill_stale(t->profile.process_names, t->profile.nprocess_names, 2.0, site) : 0;
+	if (killed > 0) {
+		out->stale_killed += killed;
+		site_result_note(out, "teardown: stopped %d leftover client process(es)", killed);
+	}
+	if (ifname[0] && !wait_link_gone(ifname, 1.0)) {
+		if (nl_link_delete(ifname) == 0 && wait_link_gone(ifname, 1.0)) {
+			log_warn(site, "tunnel interface %s was left behind; deleted", ifname);
+			site_result_note(out, "teardown: deleted leftover interface %s", ifname);
+		} else {
+			log_error(site, "cannot delete leftover interface %s: %s", ifname, strerror(errno));
+			site_result_note(out, "teardown: interface %s left behind", ifname);
+			rc = -1;
+		}
+	}
+	if (nl_route_dump(&after) == 0) {
+		for (size_t i = 0; i < after.n; i++) {
+			char text[160];
+			if (route_list_has(&t->routes_before, &after.items[i]))
+				continue;
+			route_format(&after.items[i], text, sizeof(text));
+			if (nl_route_delete(&after.items[i]) == 0) {
+				log_warn(site, "route %s added by the client was left behind; deleted", text);
+				site_result_note(out, "teardown: deleted leftover route %s", text);
+			} else {
+				log_error(site, "cannot delete leftover route %s: %s", text, strerror(errno));
+				site_result_note(out, "teardown: route %s left behind", text);
+				rc = -1;
+			}
+		}
+		route_list_free(&after);
+	}
+	if (resolv_read(resolv_path(t->env), &now) == 0) {
+		if (!resolv_equal(&now, &t->resolv_before)) {
+			if (resolv_restore(resolv_path(t->env), &t->resolv_before, how, sizeof(how)) == 0) {
+				out->resolv_repaired++;
+				log_warn(site, "client left %s modified: %s", resolv_path(t->env), how);
+				site_result_note(out, "teardown: resolv.conf repaired");
+			} else {
+				log_error(site, "%s", how);
+				site_result_note(out, "teardown: %s", how);
+				rc = -1;
+			}
+		} else if (!resolv_has_client_mark(&now) && now.data) {
+			char file[512];
+			struct resolv_copy good;
+			good_copy_path(t->env, file, sizeof(file));
+			if (resolv_load_good(file, &good) == 0 && !resolv_equal(&good, &now))
+				resolv_save_good(file, &now);
+			resolv_copy_free(&good);
+		}
+		resolv_copy_free(&now);
+	}
+	return rc;
+}
+
+int vpn_down(struct vpn_tunnel *t, struct site_result *out)
+{
+	double t0 = monotonic_s();
+	int rc;
+
+	if (!t)
+		return 0;
+	if (t->session) {
+		int escalated = 0;
+		session_stop(t->session, SIGINT, t->site->vpn.teardown_timeout_s, &escalated);
+		if (escalated)
+			site_result_note(out, "client ignored SIGINT for %g s; stopped with %s",
+					 t->site->vpn.teardown_timeout_s,
+					 escalated == 1 ? "SIGTERM" : "SIGKILL");
+	}
+	if (t->profile.stop_command) {
+		const char *argv[] = { "/bin/sh", "-c", t->profile.stop_command, NULL };
+		char err[256];
+		int status = proc_run(argv, t->site->vpn.teardown_timeout_s, err, sizeof(err));
+		if (status != 0)
+			site_result_note(out, "stop_command failed: %s",
+					 status < 0 ? err : "non-zero exit status");
+	}
+	rc = verify_and_repair(t, out);
+	/* teardown ends when the host is verified clean, not at the client's exit */
+	out->teardown_ms = (monotonic_s() - t0) * 1000.0;
+	if (t->session)
+		session_free(t->session);
+	if (t->events_fd >= 0)
+		close(t->events_fd);
+	profile_free(&t->profile);
+	explicit_bzero(t->password, sizeof(t->password));
+	route_list_free(&t->routes_before);
+	resolv_copy_free(&t->resolv_before);
+	free(t);
+	return rc;
+}

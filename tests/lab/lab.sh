@@ -1,0 +1,507 @@
+#!/usr/bin/env bash
+# epmon test lab: SSL-VPN gateways (ocserv) in network namespaces.
+#
+#   lab.sh up N [--prefix P]        build or repair a lab with N gateways (idempotent)
+#   lab.sh down [--prefix P]        remove everything `up` made (also after a failed up)
+#   lab.sh status [--prefix P]      what exists; exit 0 only when the lab is complete
+#   lab.sh env [--prefix P]         shell assignments for tests: eval "$(lab.sh env)"
+#   lab.sh gw-stop K | gw-start K   stop / start ocserv of gateway K (ping still answers)
+#   lab.sh gw-link-down K | gw-link-up K      cut / restore gateway K's external link
+#   lab.sh intranet-down K [link] | intranet-up K
+#                                   intranet host K stops answering ping (default: ignores
+#                                   echo requests; "link": its interface goes down)
+#
+# Topology and addresses: tests/lab/README.md. Must run as root.
+set -euo pipefail
+
+PREFIX=${EPMON_LAB_PREFIX:-eplab}
+LAB_ROOT=/run/epmon-lab
+USER_NAME=monitor
+MAX_GW=50
+
+die() { echo "lab.sh: $*" >&2; exit 1; }
+say() { echo "lab.sh: $*" >&2; }
+
+usage() {
+	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+# ---- names and addresses (one place, so README, env and up agree) ----
+ns_probe() { echo "$PREFIX-probe"; }
+ns_router() { echo "$PREFIX-rtr"; }
+ns_gw() { echo "$PREFIX-gw$1"; }
+ns_in() { echo "$PREFIX-in$1"; }
+# Interface names carry the prefix; the longest is PREFIX-g99e = 11 chars (IFNAMSIZ 15).
+if_probe() { echo "$PREFIX-pr"; }     # probe side of probe<->router
+if_rtr_p() { echo "$PREFIX-rp"; }     # router side of probe<->router
+if_rtr_g() { echo "$PREFIX-r$1"; }    # router side of router<->gateway K
+if_gw_ext() { echo "$PREFIX-g$1e"; }  # gateway K external side
+if_gw_int() { echo "$PREFIX-g$1i"; }  # gateway K intranet side
+if_in() { echo "$PREFIX-i$1"; }       # intranet host K
+PROBE_IP=198.18.0.2
+ROUTER_IP=198.18.0.1
+gw_ip() { echo "198.18.$1.2"; }
+rtr_gw_ip() { echo "198.18.$1.1"; }
+gw_int_ip() { echo "10.10.$1.1"; }
+in_ip() { echo "10.10.$1.10"; }
+pool_net() { echo "10.20.$1.0"; }
+dns_ip() { echo "10.10.$1.53"; }
+
+state() { echo "$LAB_ROOT/$PREFIX"; }
+gw_dir() { echo "$(state)/gw$1"; }
+netns_etc() { echo "/etc/netns/$(ns_probe)"; }
+
+need_tools() {
+	local t missing=()
+	for t in ip ocserv ocpasswd certtool openconnect ping ss; do
+		command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+	done
+	[ ${#missing[@]} -eq 0 ] || die "missing: ${missing[*]} (run: sudo make deps)"
+	[ "$(id -u)" -eq 0 ] || die "must run as root (network namespaces)"
+	[ -c /dev/net/tun ] || die "/dev/net/tun missing (ocserv and openconnect need it)"
+}
+
+check_prefix() {
+	[[ $PREFIX =~ ^[a-z][a-z0-9]{0,5}$ ]] ||
+		die "prefix '$PREFIX': 1-6 chars, [a-z][a-z0-9]* (interface names must stay <= 15 chars)"
+}
+
+check_k() { # K
+	[[ ${1:-} =~ ^[1-9][0-9]*$ ]] && [ "$1" -le "$(gw_count)" ] ||
+		die "gateway '${1:-}' does not exist (lab has $(gw_count))"
+}
+
+ns_exists() { [ -e "/run/netns/$1" ]; }
+inns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+gw_count() { cat "$(state)/count" 2>/dev/null || echo 0; }
+
+# ---- network ----
+ensure_ns() { # NAME
+	ns_exists "$1" || ip netns add "$1" || die "ip netns add $1 failed"
+	ip -n "$1" link set lo up
+}
+
+# Creates the veth pair directly inside both namespaces, so no name ever lives in the
+# root namespace and deleting either namespace removes the pair.
+ensure_veth() { # NS_A IF_A NS_B IF_B
+	local a=$1 ia=$2 b=$3 ib=$4
+	if ip -n "$a" link show "$ia" >/dev/null 2>&1 && ip -n "$b" link show "$ib" >/dev/null 2>&1; then
+		return 0
+	fi
+	ip -n "$a" link del "$ia" >/dev/null 2>&1 || true
+	ip -n "$b" link del "$ib" >/dev/null 2>&1 || true
+	ip -n "$a" link add "$ia" type veth peer name "$ib" netns "$b" ||
+		die "cannot create veth $a/$ia <-> $b/$ib"
+}
+
+ensure_addr() { # NS IF ADDR/LEN
+	ip -n "$1" addr replace "$3" dev "$2" || die "ip -n $1 addr replace $3 dev $2 failed"
+	ip -n "$1" link set "$2" up || die "ip -n $1 link set $2 up failed"
+}
+
+set_forward() { # NS
+	inns "$1" sysctl -qw net.ipv4.ip_forward=1 || die "cannot enable forwarding in $1"
+}
+
+net_up_core() {
+	local p r
+	p=$(ns_probe); r=$(ns_router)
+	ensure_ns "$p"; ensure_ns "$r"
+	ensure_veth "$p" "$(if_probe)" "$r" "$(if_rtr_p)"
+	ensure_addr "$p" "$(if_probe)" "$PROBE_IP/24"
+	ensure_addr "$r" "$(if_rtr_p)" "$ROUTER_IP/24"
+	# Only the benchmark range goes via the router: 10.10.0.0/16 has no route at all in
+	# the probe, so an intranet host is reachable through a VPN tunnel or not at all.
+	ip -n "$p" route replace 198.18.0.0/15 via "$ROUTER_IP" || die "probe route failed"
+	set_forward "$r"
+}
+
+net_up_gw() { # K
+	local k=$1 r g i
+	r=$(ns_router); g=$(ns_gw "$k"); i=$(ns_in "$k")
+	ensure_ns "$g"; ensure_ns "$i"
+	ensure_veth "$r" "$(if_rtr_g "$k")" "$g" "$(if_gw_ext "$k")"
+	ensure_veth "$g" "$(if_gw_int "$k")" "$i" "$(if_in "$k")"
+	ensure_addr "$r" "$(if_rtr_g "$k")" "$(rtr_gw_ip "$k")/24"
+	ensure_addr "$g" "$(if_gw_ext "$k")" "$(gw_ip "$k")/24"
+	ensure_addr "$g" "$(if_gw_int "$k")" "$(gw_int_ip "$k")/24"
+	ensure_addr "$i" "$(if_in "$k")" "$(in_ip "$k")/24"
+	ip -n "$g" route replace default via "$(rtr_gw_ip "$k")" || die "gw$k default route failed"
+	# Replies to VPN clients go back through the gateway that owns the pool.
+	ip -n "$i" route replace "$(pool_net "$k")/24" via "$(gw_int_ip "$k")" ||
+		die "intranet$k route failed"
+	set_forward "$g"
+	inns "$i" sysctl -qw net.ipv4.icmp_echo_ignore_all=0
+	# After a link-down test the neighbours are FAILED and the first ping would error.
+	ip -n "$r" neigh flush dev "$(if_rtr_g "$k")" 2>/dev/null || true
+	ip -n "$g" neigh flush dev "$(if_gw_ext "$k")" 2>/dev/null || true
+	ip -n "$g" neigh flush dev "$(if_gw_int "$k")" 2>/dev/null || true
+	ip -n "$i" neigh flush dev "$(if_in "$k")" 2>/dev/null || true
+}
+
+wait_carrier() { # NS IF: a veth end reports LOWER_UP shortly after both ends are up
+	local i
+	for ((i = 0; i < 40; i++)); do
+		[ "$(ip -n "$1" -br link show "$2" 2>/dev/null | awk '{print $2}')" = UP ] && return 0
+		sleep 0.05
+	done
+	die "$1/$2 has no carrier after 2 s"
+}
+
+ensure_resolv_conf() {
+	local d f
+	d=$(netns_etc); f="$d/resolv.conf"
+	mkdir -p "$d"
+	# Rewritten only when absent or different, so a test may watch its inode.
+	if ! printf 'nameserver %s\n# epmon lab baseline\n' "$ROUTER_IP" | cmp -s - "$f"; then
+		printf 'nameserver %s\n# epmon lab baseline\n' "$ROUTER_IP" >"$f"
+	fi
+}
+
+# ---- secrets and certificates ----
+random_secret() { head -c 24 /dev/urandom | base64 | tr -d '/+=\n' | head -c 24; }
+
+ensure_secret_file() { # PATH
+	[ -s "$1" ] && return 0
+	(umask 077; random_secret >"$1.tmp" && echo >>"$1.tmp" && mv "$1.tmp" "$1") ||
+		die "cannot write $1"
+}
+
+ensure_ca() {
+	local s; s=$(state)
+	[ -s "$s/ca.pem" ] && [ -s "$s/ca-key.pem" ] && return 0
+	cat >"$s/ca.tmpl" <<-EOF
+		cn = "epmon lab CA $PREFIX"
+		organization = "epmon test lab"
+		serial = 1
+		expiration_days = 3650
+		ca
+		signing_key
+		cert_signing_key
+		crl_signing_key
+	EOF
+	(umask 077; certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 \
+		--outfile "$s/ca-key.pem" 2>"$s/certtool.log") || die "certtool CA key failed: see $s/certtool.log"
+	certtool --generate-self-signed --load-privkey "$s/ca-key.pem" --template "$s/ca.tmpl" \
+		--outfile "$s/ca.pem.tmp" 2>>"$s/certtool.log" >/dev/null ||
+		die "certtool CA cert failed: see $s/certtool.log"
+	mv "$s/ca.pem.tmp" "$s/ca.pem"
+}
+
+ensure_gw_cert() { # K
+	local k=$1 s d
+	s=$(state); d=$(gw_dir "$k")
+	[ -s "$d/server-cert.pem" ] && [ -s "$d/server-key.pem" ] && return 0
+	# CN and SAN are the IP, so `openconnect --cafile` validates the gateway by address.
+	cat >"$d/server.tmpl" <<-EOF
+		cn = "$(gw_ip "$k")"
+		ip_address = "$(gw_ip "$k")"
+		organization = "epmon test lab"
+		expiration_days = 3650
+		signing_key
+		encryption_key
+		tls_www_server
+	EOF
+	(umask 077; certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 \
+		--outfile "$d/server-key.pem" 2>>"$s/certtool.log") || die "certtool gw$k key failed"
+	certtool --generate-certificate --load-privkey "$d/server-key.pem" \
+		--load-ca-certificate "$s/ca.pem" --load-ca-privkey "$s/ca-key.pem" \
+		--template "$d/server.tmpl" --outfile "$d/server-cert.pem.tmp" \
+		2>>"$s/certtool.log" >/dev/null || die "certtool gw$k cert failed: see $s/certtool.log"
+	mv "$d/server-cert.pem.tmp" "$d/server-cert.pem"
+}
+
+ensure_passwd() { # K: ocserv's hashed password file, built from the shared secret
+	local k=$1 d; d=$(gw_dir "$k")
+	[ -s "$d/passwd" ] && return 0
+	# With stdin not a tty, ocpasswd reads the password once (no confirmation line).
+	(umask 077; ocpasswd -c "$d/passwd.tmp" "$USER_NAME" <"$(state)/password") \
+		>"$d/ocpasswd.log" 2>&1 ||
+		die "ocpasswd failed for gw$k: $(cat "$d/ocpasswd.log")"
+	mv "$d/passwd.tmp" "$d/passwd"
+}
+
+write_ocserv_conf() { # K
+	local k=$1 d; d=$(gw_dir "$k")
+	cat >"$d/ocserv.conf.tmp" <<-EOF
+		# epmon lab gateway $k (generated by tests/lab/lab.sh)
+		auth = "plain[passwd=$d/passwd]"
+		tcp-port = 443
+		udp-port = 443
+		run-as-user = nobody
+		run-as-group = nogroup
+		socket-file = $d/ocserv.sock
+		occtl-socket-file = $d/occtl.sock
+		use-occtl = true
+		pid-file = $d/ocserv.pid
+		server-cert = $d/server-cert.pem
+		server-key = $d/server-key.pem
+		# seccomp worker isolation fails in some containers; the lab does not need it.
+		isolate-workers = false
+		max-clients = 64
+		max-same-clients = 0
+		# Tests log in and fail on purpose many times: no rate limit, no ban.
+		rate-limit-ms = 0
+		max-ban-score = 0
+		server-stats-reset-time = 604800
+		keepalive = 300
+		dpd = 60
+		mobile-dpd = 300
+		switch-to-tcp-timeout = 25
+		try-mtu-discovery = false
+		tls-priorities = "NORMAL:%SERVER_PRECEDENCE:%COMPAT:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1"
+		auth-timeout = 60
+		min-reauth-time = 0
+		cookie-timeout = 60
+		deny-roaming = false
+		rekey-time = 172800
+		rekey-method = ssl
+		log-level = 2
+		device = vpns
+		predictable-ips = true
+		ipv4-network = $(pool_net "$k")
+		ipv4-netmask = 255.255.255.0
+		dns = $(dns_ip "$k")
+		route = 10.10.$k.0/255.255.255.0
+		ping-leases = false
+		cisco-client-compat = true
+		dtls-legacy = true
+	EOF
+	mv "$d/ocserv.conf.tmp" "$d/ocserv.conf"
+}
+
+# ---- ocserv processes ----
+# kill -0 is not enough: an orphan stays a zombie until init reaps it, and some inits
+# (containers, VMs) reap late.
+alive() { # PID
+	local st
+	st=$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# Prints the recorded pid of gateway K's ocserv when that pid is alive, is ocserv and
+# lives in gateway K's namespace; nothing otherwise (a stale pid file is never trusted).
+ocserv_pid() { # K
+	local k=$1 pid comm
+	pid=$(cat "$(gw_dir "$k")/ocserv.pid" 2>/dev/null) || return 0
+	[[ $pid =~ ^[0-9]+$ ]] || return 0
+	comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 0
+	case $comm in ocserv*) ;; *) return 0 ;; esac
+	alive "$pid" || return 0
+	[ "$(ip netns identify "$pid" 2>/dev/null)" = "$(ns_gw "$k")" ] || return 0
+	echo "$pid"
+}
+
+ocserv_listening() { # K
+	inns "$(ns_gw "$1")" ss -Htln "sport = :443" 2>/dev/null | grep -q .
+}
+
+ocserv_spawn() { # K: start without waiting
+	local k=$1 d; d=$(gw_dir "$k")
+	[ -n "$(ocserv_pid "$k")" ] && return 0
+	rm -f "$d/ocserv.pid"
+	# Foreground mode so its log goes to a file; setsid detaches it from the caller's
+	# terminal and process group. `ip netns exec` execs, so $! is ocserv itself.
+	setsid ip netns exec "$(ns_gw "$k")" ocserv -f -c "$d/ocserv.conf" \
+		</dev/null >>"$d/ocserv.log" 2>&1 &
+	echo $! >"$d/ocserv.pid"
+}
+
+ocserv_wait() { # K...: until every listed ocserv accepts TCP on 443 (5 s)
+	local k tries=0 pending
+	while :; do
+		pending=()
+		for k in "$@"; do
+			[ -n "$(ocserv_pid "$k")" ] || die "ocserv gw$k exited; log: $(gw_dir "$k")/ocserv.log
+$(tail -5 "$(gw_dir "$k")/ocserv.log" 2>/dev/null)"
+			ocserv_listening "$k" || pending+=("$k")
+		done
+		[ ${#pending[@]} -eq 0 ] && return 0
+		tries=$((tries + 1))
+		[ "$tries" -le 100 ] || die "ocserv not listening on gw ${pending[*]} after 5 s; see $(state)/gw*/ocserv.log"
+		sleep 0.05
+	done
+}
+
+ocserv_stop() { # K...: SIGTERM all at once (ocserv takes ~1 s to exit), SIGKILL after 3 s
+	local k pid i pids=()
+	for k in "$@"; do
+		pid=$(ocserv_pid "$k")
+		[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+		rm -f "$(gw_dir "$k")/ocserv.pid"
+	done
+	for pid in "${pids[@]}"; do
+		for ((i = 0; i < 60; i++)); do
+			alive "$pid" || break
+			sleep 0.05
+		done
+		if alive "$pid"; then
+			say "ocserv $pid ignored SIGTERM for 3 s, sending SIGKILL"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	done
+}
+
+# ---- commands ----
+cmd_up() { # N
+	local n=${1:-} k old s started=()
+	[[ $n =~ ^[1-9][0-9]*$ ]] && [ "$n" -le "$MAX_GW" ] || die "up: N must be 1..$MAX_GW"
+	s=$(state)
+	mkdir -p "$s" || die "cannot create $s"
+	chmod 0755 "$LAB_ROOT" "$s"
+	old=$(gw_count)
+	# Shrinking: remove the gateways beyond N first.
+	for ((k = n + 1; k <= old; k++)); do remove_gw "$k"; done
+	echo "$n" >"$s/count"
+	ensure_secret_file "$s/password"
+	ensure_secret_file "$s/wrong-password"
+	ensure_ca
+	net_up_core
+	ensure_resolv_conf
+	for ((k = 1; k <= n; k++)); do
+		mkdir -p "$(gw_dir "$k")"
+		net_up_gw "$k"
+		ensure_gw_cert "$k"
+		ensure_passwd "$k"
+		write_ocserv_conf "$k"
+		ocserv_spawn "$k"
+		started+=("$k")
+	done
+	ocserv_wait "${started[@]}"
+	say "up: prefix $PREFIX, $n gateway(s), state $s"
+}
+
+remove_gw() { # K
+	local k=$1
+	ocserv_stop "$k"
+	del_ns "$(ns_in "$k")"
+	del_ns "$(ns_gw "$k")"
+	rm -rf "$(gw_dir "$k")"
+}
+
+del_ns() { # NAME
+	local left
+	ns_exists "$1" || return 0
+	left=$(ip netns pids "$1" 2>/dev/null | tr '\n' ' ')
+	# Not ours to kill (e.g. a test's openconnect); the namespace lives on until they exit.
+	[ -z "$left" ] || say "warning: processes still in $1: $left"
+	ip netns del "$1" || say "warning: ip netns del $1 failed"
+}
+
+cmd_down() {
+	local k n s name d ks=()
+	s=$(state)
+	n=$(gw_count)
+	# Stop every recorded ocserv, even of gateways beyond the recorded count.
+	for d in "$s"/gw*; do
+		k=${d##*/gw}
+		[ -d "$d" ] && [[ $k =~ ^[0-9]+$ ]] && ks+=("$k")
+	done
+	[ ${#ks[@]} -eq 0 ] || ocserv_stop "${ks[@]}"
+	# Every namespace with our prefix and a lab role, whether or not `count` was written.
+	for name in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+		case $name in
+		"$PREFIX-probe" | "$PREFIX-rtr") del_ns "$name" ;;
+		"$PREFIX"-gw[0-9]* | "$PREFIX"-in[0-9]*) del_ns "$name" ;;
+		esac
+	done
+	rm -rf "$(netns_etc)"
+	rmdir /etc/netns 2>/dev/null || true
+	rm -rf "$s"
+	rmdir "$LAB_ROOT" 2>/dev/null || true
+	say "down: prefix $PREFIX removed ($n gateway(s))"
+}
+
+cmd_status() {
+	local n k ok=0 pid
+	n=$(gw_count)
+	echo "prefix $PREFIX, state $(state), gateways $n"
+	[ "$n" -gt 0 ] || { echo "not up"; return 1; }
+	for name in "$(ns_probe)" "$(ns_router)"; do
+		if ns_exists "$name"; then echo "ns $name: present"; else echo "ns $name: MISSING"; ok=1; fi
+	done
+	for ((k = 1; k <= n; k++)); do
+		pid=$(ocserv_pid "$k")
+		printf 'gw%d %s ns=%s intranet=%s(%s) ocserv=%s' "$k" "$(gw_ip "$k")" \
+			"$(ns_exists "$(ns_gw "$k")" && echo ok || echo MISSING)" "$(in_ip "$k")" \
+			"$(ns_exists "$(ns_in "$k")" && echo ok || echo MISSING)" "${pid:-STOPPED}"
+		if [ -n "$pid" ] && ocserv_listening "$k"; then echo " listening"; else echo; ok=1; fi
+	done
+	return $ok
+}
+
+cmd_env() {
+	local n k s
+	n=$(gw_count); s=$(state)
+	[ "$n" -gt 0 ] || die "env: lab '$PREFIX' is not up (run: lab.sh up N --prefix $PREFIX)"
+	kv() { printf '%s=%q\n' "$1" "$2"; }
+	kv LAB_PREFIX "$PREFIX"
+	kv LAB_STATE "$s"
+	kv LAB_N "$n"
+	kv LAB_NS_PROBE "$(ns_probe)"
+	kv LAB_NS_ROUTER "$(ns_router)"
+	kv LAB_PROBE_IP "$PROBE_IP"
+	kv LAB_ROUTER_IP "$ROUTER_IP"
+	kv LAB_PROBE_IF "$(if_probe)"
+	kv LAB_RESOLV_CONF "$(netns_etc)/resolv.conf"
+	kv LAB_CA "$s/ca.pem"
+	kv LAB_USER "$USER_NAME"
+	kv LAB_PASSWORD_FILE "$s/password"
+	kv LAB_WRONG_PASSWORD_FILE "$s/wrong-password"
+	for ((k = 1; k <= n; k++)); do
+		kv "LAB_GW${k}_NS" "$(ns_gw "$k")"
+		kv "LAB_GW${k}_IP" "$(gw_ip "$k")"
+		kv "LAB_GW${k}_POOL" "$(pool_net "$k")/24"
+		kv "LAB_GW${k}_DNS" "$(dns_ip "$k")"
+		kv "LAB_GW${k}_INTRANET_NS" "$(ns_in "$k")"
+		kv "LAB_GW${k}_INTRANET_IP" "$(in_ip "$k")"
+		kv "LAB_GW${k}_OCSERV_PID" "$(ocserv_pid "$k")"
+		kv "LAB_GW${k}_OCSERV_CONF" "$(gw_dir "$k")/ocserv.conf"
+		kv "LAB_GW${k}_OCSERV_LOG" "$(gw_dir "$k")/ocserv.log"
+	done
+}
+
+main() {
+	local args=() cmd
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--prefix) [ $# -ge 2 ] || usage; PREFIX=$2; shift 2 ;;
+		--prefix=*) PREFIX=${1#--prefix=}; shift ;;
+		-h | --help) usage ;;
+		*) args+=("$1"); shift ;;
+		esac
+	done
+	[ ${#args[@]} -ge 1 ] || usage
+	cmd=${args[0]}
+	check_prefix
+	case $cmd in
+	up) need_tools; cmd_up "${args[1]:-}" ;;
+	down) [ "$(id -u)" -eq 0 ] || die "must run as root"; cmd_down ;;
+	status) cmd_status ;;
+	env) cmd_env ;;
+	gw-stop) check_k "${args[1]:-}"; ocserv_stop "${args[1]}" ;;
+	gw-start)
+		check_k "${args[1]:-}"
+		ocserv_spawn "${args[1]}"; ocserv_wait "${args[1]}" ;;
+	gw-link-down) check_k "${args[1]:-}"; ip -n "$(ns_gw "${args[1]}")" link set "$(if_gw_ext "${args[1]}")" down ;;
+	gw-link-up) # link down dropped its routes; net_up_gw restores them
+		check_k "${args[1]:-}"; net_up_gw "${args[1]}"
+		wait_carrier "$(ns_gw "${args[1]}")" "$(if_gw_ext "${args[1]}")" ;;
+	intranet-down)
+		check_k "${args[1]:-}"
+		case ${args[2]:-echo} in
+		echo) inns "$(ns_in "${args[1]}")" sysctl -qw net.ipv4.icmp_echo_ignore_all=1 ;;
+		link) ip -n "$(ns_in "${args[1]}")" link set "$(if_in "${args[1]}")" down ;;
+		*) die "intranet-down K [echo|link]" ;;
+		esac ;;
+	intranet-up)
+		check_k "${args[1]:-}"
+		net_up_gw "${args[1]}" # link up, echo answered, the route link down removed
+		wait_carrier "$(ns_in "${args[1]}")" "$(if_in "${args[1]}")" ;;
+	*) usage ;;
+	esac
+}
+
+main "$@"

@@ -1,0 +1,602 @@
+/* Config: every field parsed, every kind of error positioned as FILE:LINE:COL. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+/* A real file with mode `mode` holding `text`; the path goes in buf. */
+static void make_file(char *buf, const char *text, mode_t mode)
+{
+	strcpy(buf, "/tmp/epmon-test-config-XXXXXX");
+	int fd = mkstemp(buf);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static struct config *parse(const char *text, struct config_diag *d)
+{
+	memset(d, 0, sizeof(*d));
+	return config_parse("t.yml", text, strlen(text), d);
+}
+
+static void print_diag(const struct config_diag *d)
+{
+	for (size_t i = 0; i < d->nerrors; i++)
+		print_message("error: %s\n", d->errors[i]);
+	for (size_t i = 0; i < d->nwarnings; i++)
+		print_message("warning: %s\n", d->warnings[i]);
+}
+
+static int has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* The config is rejected with exactly one error: at `pos`, saying `phrase`. */
+static void expect_error(const char *text, const char *pos, const char *phrase)
+{
+	struct config_diag d;
+	struct config *cfg = parse(text, &d);
+
+	if (cfg || d.nerrors != 1 || !has_prefix(d.errors[0], pos) ||
+	    !strstr(d.errors[0], phrase)) {
+		print_message("want: %s ... %s\n", pos, phrase);
+		print_diag(&d);
+	}
+	assert_null(cfg);
+	assert_int_equal(d.nerrors, 1);
+	assert_true(has_prefix(d.errors[0], pos));
+	assert_non_null(strstr(d.errors[0], phrase));
+	config_diag_free(&d);
+}
+
+static struct config *expect_ok(const char *text, struct config_diag *d)
+{
+	struct config *cfg = parse(text, d);
+	if (!cfg)
+		print_diag(d);
+	assert_non_null(cfg);
+	assert_int_equal(d->nerrors, 0);
+	return cfg;
+}
+
+static void valid_full_config(void **state)
+{
+	char pw[64], *text;
+	struct config_diag d;
+
+	make_file(pw, "secret\n", 0600);
+	assert_true(asprintf(&text,
+		"frequency: 300.5\n"
+		"logging:\n"
+		"  smtp_server: mail.example.com\n"
+		"  smtp_port: 587\n"
+		"  sender: epmon@example.com\n"
+		"  recipients: [noc@example.com, ops@example.com]\n"
+		"results:\n"
+		"  directory: /srv/epmon\n"
+		"ping: {count: 4, interval: 0.5, timeout: 3}\n"
+		"sites:\n"
+		"  - name: paris\n"
+		"    external_ip: 203.0.113.10\n"
+		"    internal_ip: 10.1.0.10\n"
+		"    ping: {count: 3}\n"
+		"    vpn:\n"
+		"      client: startct\n"
+		"      gateway: vpn-paris.example.com\n"
+		"      username: monitor\n"
+		"      realm: Corp\n"
+		"      password_file: %s\n"
+		"      ca_file: /etc/epmon/ca.pem\n"
+		"      servercert: pin-sha256:abc\n"
+		"      config_file: /etc/x.conf\n"
+		"      interface: epmon0\n"
+		"      command: /bin/true\n"
+		"      args: [\"-m\", \"{gateway}\", \"-u\", \"{username}\"]\n"
+		"      expect:\n"
+		"        - {expect: \"[Pp]assword:\", send: \"{password}\", timeout: 20}\n"
+		"        - {expect: \"OTP\"}\n"
+		"      connected: \"Connected|Tunnel is up\"\n"
+		"      failed: [\"Login failed\", \"denied\"]\n"
+		"      stop_command: /opt/x/stopct\n"
+		"      process_names: [startct, AvConnect]\n"
+		"      login_timeout: 45\n"
+		"      teardown_timeout: 5.5\n"
+		"  - name: lyon-2\n"
+		"    external_ip: 2001:db8::1\n", pw) > 0);
+	struct config *cfg = expect_ok(text, &d);
+	assert_int_equal(d.nwarnings, 0);
+
+	assert_string_equal(cfg->path, "t.yml");
+	assert_true(cfg->frequency_s == 300.5);
+	assert_string_equal(cfg->logging.smtp_server, "mail.example.com");
+	assert_int_equal(cfg->logging.smtp_port, 587);
+	assert_string_equal(cfg->logging.sender, "epmon@example.com");
+	assert_int_equal(cfg->logging.nrecipients, 2);
+	assert_string_equal(cfg->logging.recipients[1], "ops@example.com");
+	assert_string_equal(cfg->results_dir, "/srv/epmon");
+	assert_int_equal(cfg->ping.count, 4);
+	assert_true(cfg->ping.interval_s == 0.5 && cfg->ping.timeout_s == 3);
+	assert_int_equal(cfg->nsites, 2);
+
+	const struct site *s = config_find_site(cfg, "paris");
+	assert_ptr_equal(s, &cfg->sites[0]);
+	assert_int_equal(s->line, 11);
+	assert_string_equal(s->external_ip, "203.0.113.10");
+	assert_string_equal(s->internal_ip, "10.1.0.10");
+	assert_int_equal(s->ping.count, 3);
+	assert_true(s->ping.interval_s == 0.5 && s->ping.timeout_s == 3);
+	const struct vpn_settings *v = &s->vpn;
+	assert_int_equal(v->client, VPN_STARTCT);
+	assert_string_equal(v->gateway, "vpn-paris.example.com");
+	assert_string_equal(v->username, "monitor");
+	assert_string_equal(v->realm, "Corp");
+	assert_string_equal(v->password_file, pw);
+	assert_null(v->password_env);
+	assert_null(v->protocol); /* only openconnect gets a default */
+	assert_string_equal(v->ca_file, "/etc/epmon/ca.pem");
+	assert_string_equal(v->servercert, "pin-sha256:abc");
+	assert_string_equal(v->config_file, "/etc/x.conf");
+	assert_string_equal(v->interface, "epmon0");
+	assert_string_equal(v->command, "/bin/true");
+	assert_true(v->has_args);
+	assert_int_equal(v->nargs, 4);
+	assert_string_equal(v->args[3], "{username}");
+	assert_true(v->has_expect);
+	assert_int_equal(v->nexpect, 2);
+	assert_string_equal(v->expect[0].expect, "[Pp]assword:");
+	assert_string_equal(v->expect[0].send, "{password}");
+	assert_true(v->expect[0].timeout_s == 20);
+	assert_string_equal(v->expect[1].expect, "OTP");
+	assert_null(v->expect[1].send);
+	assert_true(v->expect[1].timeout_s == 0);
+	assert_string_equal(v->connected, "Connected|Tunnel is up");
+	assert_true(v->has_failed);
+	assert_int_equal(v->nfailed, 2);
+	assert_string_equal(v->failed[1], "denied");
+	assert_string_equal(v->stop_command, "/opt/x/stopct");
+	assert_true(v->has_process_names);
+	assert_int_equal(v->nprocess_names, 2);
+	assert_string_equal(v->process_names[1], "AvConnect");
+	assert_true(v->login_timeout_s == 45 && v->teardown_timeout_s == 5.5);
+
+	s = config_find_site(cfg, "lyon-2");
+	assert_non_null(s);
+	assert_string_equal(s->external_ip, "2001:db8::1");
+	assert_null(s->internal_ip);
+	assert_int_equal(s->vpn.client, VPN_NONE);
+	assert_null(config_find_site(cfg, "nope"));
+
+	config_free(cfg);
+	config_diag_free(&d);
+	free(text);
+	unlink(pw);
+}
+
+static void defaults_apply(void **state)
+{
+	struct config_diag d;
+	struct config *cfg = expect_ok(
+		"frequency: 60\n"
+		"logging: {smtp_server: m, sender: a@b, recipients: c@d}\n"
+		"sites:\n"
+		"  - name: a\n"
+		"    external_ip: 192.0.2.1\n"
+		"    internal_ip: 10.0.0.1\n"
+		"    vpn: {client: openconnect, gateway: g, username: u,\n"
+		"          password_env: EPMON_TEST_PW, command: /bin/true}\n", &d);
+
+	assert_int_equal(cfg->logging.smtp_port, 25);
+	assert_int_equal(cfg->logging.nrecipients, 1);
+	assert_string_equal(cfg->logging.recipients[0], "c@d");
+	assert_string_equal(cfg->results_dir, "/var/lib/epmon");
+	assert_int_equal(cfg->sites[0].ping.count, 5);
+	assert_true(cfg->sites[0].ping.interval_s == 0.2);
+	assert_true(cfg->sites[0].ping.timeout_s == 2);
+	const struct vpn_settings *v = &cfg->sites[0].vpn;
+	assert_int_equal(v->client, VPN_OPENCONNECT);
+	assert_string_equal(v->password_env, "EPMON_TEST_PW");
+	assert_string_equal(v->protocol, "anyconnect");
+	assert_true(v->login_timeout_s == 30 && v->teardown_timeout_s == 10);
+	assert_false(v->has_args || v->has_expect || v->has_failed ||
+		     v->has_process_names);
+	config_free(cfg);
+	config_diag_free(&d);
+}
+
+#define SITE "sites:\n  - name: paris\n    external_ip: 192.0.2.1\n"
+
+static void unknown_key_top(void **state)
+{
+	expect_error("freqency: 300\nfrequency: 300\n" SITE, "t.yml:1:1: ",
+		     "unknown key 'freqency' in top level (known: frequency, "
+		     "logging, results, ping, sites, state_directory)");
+}
+
+static void unknown_key_site(void **state)
+{
+	expect_error("frequency: 300\n" SITE "    interal_ip: 10.0.0.1\n",
+		     "t.yml:5:5: ", "unknown key 'interal_ip' in site 'paris' "
+		     "(known: name, external_ip, internal_ip, ping, vpn)");
+}
+
+static void unknown_key_vpn(void **state)
+{
+	expect_error("frequency: 300\n" SITE
+		     "    internal_ip: 10.0.0.1\n"
+		     "    vpn:\n"
+		     "      client: custom\n"
+		     "      command: /bin/true\n"
+		     "      passwd_file: /x\n",
+		     "t.yml:9:7: ", "unknown key 'passwd_file' in vpn of site "
+		     "'paris' (known: client, gateway,");
+}
+
+static void unknown_key_ping(void **state)
+{
+	expect_error("frequency: 300\nping: {count: 2, intervall: 1}\n" SITE,
+		     "t.yml:2:18: ", "unknown key 'intervall' in ping (known: "
+		     "count, interval, timeout)");
+	expect_error("frequency: 300\n" SITE "    ping:\n      tmeout: 1\n",
+		     "t.yml:6:7: ", "unknown key 'tmeout' in ping of site 'paris'");
+}
+
+static void wrong_types(void **state)
+{
+	expect_error("frequency: 300\nlogging: [a, b]\n" SITE, "t.yml:2:10: ",
+		     "logging must be a map");
+	expect_error("frequency: {a: 1}\n" SITE, "t.yml:1:12: ",
+		     "'frequency' must be a number, got a map");
+	expect_error("frequency: 300\n" SITE "    internal_ip: [10.0.0.1]\n",
+		     "t.yml:5:18: ", "'internal_ip' in site 'paris' must be a "
+		     "string, got a list");
+	expect_error("frequency: 300\nping: {count: '3'}\n" SITE, "t.yml:2:15: ",
+		     "'count' in ping must be a number, got the quoted string");
+	expect_error("frequency: 300\nping: {count: 2.5}\n" SITE, "t.yml:2:15: ",
+		     "must be a whole number");
+	expect_error("frequency: 300\nsites: {name: x}\n", "t.yml:2:8: ",
+		     "'sites' must be a list");
+	expect_error("frequency: 300\nresults: {directory: ~}\n" SITE,
+		     "t.yml:2:22: ", "'directory' in results must be a string, "
+		     "got nothing (null)");
+}
+
+static void missing_keys(void **state)
+{
+	expect_error("frequency: 300\nsites:\n  - name: paris\n    internal_ip: 10.0.0.1\n",
+		     "t.yml:3:5: ", "missing required key 'external_ip' in site 'paris'");
+	expect_error(SITE, "t.yml:1:1: ", "missing required key 'frequency'");
+	expect_error("frequency: 300\n", "t.yml:1:1: ", "missing required key 'sites'");
+	expect_error("frequency: 300\nsites: []\n", "t.yml:2:8: ", "'sites' is empty");
+	expect_error("", "t.yml:1:1: ", "the config is empty");
+	/* vpn needs internal_ip, and startct its login keys */
+	expect_error("frequency: 300\n" SITE "    vpn: {client: custom, command: /bin/true}\n",
+		     "t.yml:3:5: ", "missing required key 'internal_ip' in site 'paris'");
+	expect_error("frequency: 300\n" SITE "    internal_ip: ::1\n"
+		     "    vpn: {client: startct, command: /bin/true, gateway: g,\n"
+		     "          password_env: P}\n",
+		     "t.yml:6:10: ", "missing required key 'username' in vpn of site 'paris'");
+	expect_error("frequency: 300\n" SITE "    internal_ip: ::1\n"
+		     "    vpn: {client: openvpn, command: /bin/true}\n",
+		     "t.yml:6:10: ", "missing required key 'config_file'");
+	expect_error("frequency: 300\n" SITE "    internal_ip: ::1\n"
+		     "    vpn: {client: openconnect, command: /bin/true, gateway: g,\n"
+		     "          username: u}\n",
+		     "t.yml:6:10: ", "missing required key 'password_file' or 'password_env'");
+}
+
+static void bad_ipv4(void **state)
+{
+	expect_error("frequency: 300\n" SITE "    internal_ip: 10.1.0.300\n",
+		     "t.yml:5:18: ", "'10.1.0.300' is not a numeric IPv4 or IPv6 address");
+}
+
+static void ipv6_accepted(void **state)
+{
+	struct config_diag d;
+	struct config *cfg = expect_ok("frequency: 300\nsites:\n  - name: v6\n"
+		"    external_ip: 2001:db8::10\n    internal_ip: fe80::1\n", &d);
+	assert_string_equal(cfg->sites[0].internal_ip, "fe80::1");
+	config_free(cfg);
+	config_diag_free(&d);
+}
+
+static void hostname_is_not_an_ip(void **state)
+{
+	expect_error("frequency: 300\nsites:\n  - name: x\n    external_ip: gw.example.com\n",
+		     "t.yml:4:18: ", "'gw.example.com' is not a numeric IPv4 or IPv6");
+	expect_error("frequency: 300\nsites:\n  - name: x\n    external_ip: 2001:db8::g\n",
+		     "t.yml:4:18: ", "not a numeric IPv4 or IPv6");
+}
+
+static void duplicate_site(void **state)
+{
+	expect_error("frequency: 300\n" SITE
+		     "  - name: lyon\n    external_ip: 192.0.2.2\n"
+		     "  - name: paris\n    external_ip: 192.0.2.3\n",
+		     "t.yml:7:11: ", "duplicate site name 'paris' (first defined at line 3)");
+}
+
+static void duplicate_key(void **state)
+{
+	expect_error("frequency: 300\n" SITE "    external_ip: 192.0.2.9\n",
+		     "t.yml:5:5: ", "duplicate key 'external_ip' in site 'paris' (first at line 4)");
+}
+
+static void bad_frequency(void **state)
+{
+	expect_error("frequency: 0\n" SITE, "t.yml:1:12: ", "'frequency' must be a number of seconds > 0, got 0");
+	expect_error("frequency: -1\n" SITE, "t.yml:1:12: ", "> 0, got -1");
+	expect_error("frequency: abc\n" SITE, "t.yml:1:12: ", "'frequency' must be a number, got 'abc'");
+	expect_error("frequency: true\n" SITE, "t.yml:1:12: ", "got the boolean 'true'");
+	expect_error("frequency: \"300\"\n" SITE, "t.yml:1:12: ", "remove the quotes");
+	expect_error("frequency: .inf\n" SITE, "t.yml:1:12: ", "must be a number");
+	expect_error("frequency:\n" SITE, "t.yml:1:11: ", "got nothing (null)");
+}
+
+static void bad_ping_values(void **state)
+{
+	expect_error("frequency: 300\nping: {count: 1e300}\n" SITE, "t.yml:2:15: ",
+		     "between 1 and 1000, got 1e300");
+	expect_error("frequency: 300\nping: {count: 0}\n" SITE, "t.yml:2:15: ",
+		     "between 1 and 1000, got 0");
+	expect_error("frequency: 300\nping: {interval: 0.001}\n" SITE, "t.yml:2:18: ",
+		     "at least 0.01 seconds");
+	expect_error("frequency: 300\nping: {timeout: 0}\n" SITE, "t.yml:2:17: ",
+		     "'timeout' in ping must be more than 0 seconds");
+}
+
+static void ping_not_fitting_frequency(void **state)
+{
+	/* 2 pings x ((5 - 1) x 1 + 2) = 12 s > 10 s */
+	expect_error("frequency: 10\nping: {interval: 1}\n" SITE "    internal_ip: ::1\n",
+		     "t.yml:4:5: ", "site 'paris': ping settings cannot fit in "
+		     "frequency: 2 ping(s) x 6 s (count 5, interval 1, timeout 2) "
+		     "+ login_timeout 0 s = 12 s > frequency 10 s");
+	/* with a vpn the login timeout counts too: 2 x 2 + 30 > 30 */
+	expect_error("frequency: 30\nping: {count: 1}\n" SITE "    internal_ip: ::1\n"
+		     "    vpn: {client: custom, command: /bin/true}\n",
+		     "t.yml:4:5: ", "+ login_timeout 30 s = 34 s > frequency 30 s");
+	/* one ping of 6 s fits in 10 s when there is no internal_ip */
+	struct config_diag d;
+	struct config *cfg = expect_ok("frequency: 10\nping: {interval: 1}\n" SITE, &d);
+	config_free(cfg);
+	config_diag_free(&d);
+}
+
+#define VPN_SITE "frequency: 300\n" SITE "    internal_ip: ::1\n" \
+	"    vpn:\n      client: custom\n      command: /bin/true\n"
+
+static void bad_regex(void **state)
+{
+	expect_error(VPN_SITE "      connected: \"(up\"\n", "t.yml:9:18: ",
+		     "site 'paris': connected: bad regular expression '(up': ");
+	expect_error(VPN_SITE "      failed: [ok, \"a{2,1}\"]\n", "t.yml:9:20: ",
+		     "failed: bad regular expression 'a{2,1}'");
+	expect_error(VPN_SITE "      expect:\n        - {expect: \"[z-a]\", send: x}\n",
+		     "t.yml:10:20: ", "expect: bad regular expression '[z-a]'");
+}
+
+static void unknown_client(void **state)
+{
+	expect_error("frequency: 300\n" SITE "    internal_ip: ::1\n    vpn: {client: sonicwall}\n",
+		     "t.yml:6:19: ", "site 'paris': unknown VPN client 'sonicwall' "
+		     "(known: startct, openconnect, openvpn, custom)");
+}
+
+static void missing_client_binary(void **state)
+{
+	const char *vpn = "frequency: 300\n" SITE "    internal_ip: ::1\n"
+		"    vpn: {client: startct, gateway: g, username: u,\n"
+		"          password_env: EPMON_TEST_PW, command: /nonexistent/startct}\n";
+	expect_error(vpn, "t.yml:7:49: ", "site 'paris': VPN client "
+		     "'/nonexistent/startct' not found (No such file or directory; "
+		     "install it or set vpn.command)");
+
+	/* searched on PATH, reported at the client when there is no command */
+	char *path = strdup(getenv("PATH") ? getenv("PATH") : "");
+	setenv("PATH", "/nonexistent", 1);
+	expect_error("frequency: 300\n" SITE "    internal_ip: ::1\n"
+		     "    vpn: {client: openvpn, config_file: /x.conf}\n",
+		     "t.yml:6:19: ", "site 'paris': VPN client 'openvpn' not found "
+		     "(not on PATH; install it or set vpn.command)");
+	setenv("PATH", "/bin:/usr/bin", 1);
+	struct config_diag d;
+	struct config *cfg = expect_ok("frequency: 300\n" SITE "    internal_ip: ::1\n"
+		"    vpn: {client: custom, command: sh}\n", &d);
+	config_free(cfg);
+	config_diag_free(&d);
+	setenv("PATH", path, 1);
+	free(path);
+}
+
+static void syntax_error(void **state)
+{
+	expect_error("frequency: 300\nsites: [a\nping: 1\n", "t.yml:3:5: ",
+		     "YAML syntax error: ");
+}
+
+static void several_errors_together(void **state)
+{
+	struct config_diag d;
+	struct config *cfg = parse("frequency: 0\n"
+		"sites:\n"
+		"  - name: paris\n"
+		"    external_ip: 10.1.0.300\n"
+		"    colour: blue\n", &d);
+	assert_null(cfg);
+	assert_int_equal(d.nerrors, 3);
+	/* in file order */
+	assert_true(has_prefix(d.errors[0], "t.yml:1:12: "));
+	assert_true(has_prefix(d.errors[1], "t.yml:4:18: "));
+	assert_true(has_prefix(d.errors[2], "t.yml:5:5: "));
+	config_diag_free(&d);
+}
+
+static void ping_override_merges_key_by_key(void **state)
+{
+	struct config_diag d;
+	struct config *cfg = expect_ok("frequency: 300\n"
+		"ping: {count: 7, interval: 0.5, timeout: 4}\n"
+		"sites:\n"
+		"  - {name: a, external_ip: 192.0.2.1, ping: {count: 2}}\n"
+		"  - {name: b, external_ip: 192.0.2.2, ping: {timeout: 1.5, interval: 0.1}}\n"
+		"  - {name: c, external_ip: 192.0.2.3}\n", &d);
+	const struct ping_settings *a = &cfg->sites[0].ping, *b = &cfg->sites[1].ping,
+		*c = &cfg->sites[2].ping;
+	assert_true(a->count == 2 && a->interval_s == 0.5 && a->timeout_s == 4);
+	assert_true(b->count == 7 && b->interval_s == 0.1 && b->timeout_s == 1.5);
+	assert_true(c->count == 7 && c->interval_s == 0.5 && c->timeout_s == 4);
+	assert_true(ping_settings_budget(a) == 4.5);
+	assert_int_equal(cfg->ping.count, 7);
+	config_free(cfg);
+	config_diag_free(&d);
+}
+
+static void password_file_unreadable(void **state)
+{
+	expect_error("frequency: 300\n" SITE "    internal_ip: ::1\n"
+		     "    vpn:\n      client: startct\n      command: /bin/true\n"
+		     "      gateway: g\n      username: u\n"
+		     "      password_file: /nonexistent/pass\n",
+		     "t.yml:11:22: ", "site 'paris': cannot read password file "
+		     "/nonexistent/pass: No such file or directory");
+}
+
+static void password_file_readable_by_others_warns(void **state)
+{
+	char pw[64], *text;
+	struct config_diag d;
+
+	make_file(pw, "secret\n", 0644);
+	assert_true(asprintf(&text, "frequency: 300\n" SITE "    internal_ip: ::1\n"
+		"    vpn:\n      client: startct\n      command: /bin/true\n"
+		"      gateway: g\n      username: u\n"
+		"      password_file: %s\n", pw) > 0);
+	struct config *cfg = expect_ok(text, &d);
+	assert_int_equal(d.nwarnings, 1);
+	assert_true(has_prefix(d.warnings[0], "t.yml:11:22: "));
+	assert_non_null(strstr(d.warnings[0], "is readable by others; chmod 600 it"));
+	config_free(cfg);
+	config_diag_free(&d);
+	free(text);
+	unlink(pw);
+}
+
+static void load_from_file(void **state)
+{
+	char path[64], want[160];
+	struct config_diag d = { 0 };
+
+	make_file(path, "frequency: 300\n" SITE, 0644);
+	struct config *cfg = config_load(path, &d);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->path, path);
+	assert_int_equal(d.nwarnings, 1);
+	snprintf(want, sizeof(want), "%s: config is readable by group/others; chmod 600 it", path);
+	assert_string_equal(d.warnings[0], want);
+	config_free(cfg);
+	config_diag_free(&d);
+	unlink(path);
+
+	assert_null(config_load("/nonexistent/config.yml", &d));
+	assert_int_equal(d.nerrors, 1);
+	assert_string_equal(d.errors[0], "/nonexistent/config.yml: cannot open the "
+			    "config: No such file or directory");
+	config_diag_free(&d);
+	assert_null(config_load("/nonexistent/config.yml", NULL));
+}
+
+/* Every prefix of a valid config: no crash, and a NULL result always comes
+ * with at least one error (never a silent failure). */
+static void truncated_configs_fail_cleanly(void **state)
+{
+	const char *text = "frequency: 300\n"
+		"logging: {smtp_server: m, sender: a@b, recipients: [c@d]}\n"
+		"ping: {count: 2}\n"
+		"sites:\n"
+		"  - name: paris\n"
+		"    external_ip: 192.0.2.1\n"
+		"    internal_ip: 10.0.0.1\n"
+		"    vpn:\n"
+		"      client: custom\n"
+		"      command: /bin/true\n"
+		"      args: [\"-u\", \"{username}\"]\n"
+		"      expect:\n"
+		"        - {expect: \"[Pp]assword:\", send: \"{password}\"}\n"
+		"      failed: [denied]\n";
+	size_t len = strlen(text), accepted = 0;
+
+	for (size_t n = 0; n <= len; n++) {
+		struct config_diag d = { 0 };
+		struct config *cfg = config_parse("t.yml", text, n, &d);
+		assert_int_equal(cfg != NULL, d.nerrors == 0);
+		for (size_t i = 0; i < d.nerrors; i++)
+			assert_true(has_prefix(d.errors[i], "t.yml:"));
+		accepted += cfg != NULL;
+		config_free(cfg);
+		config_diag_free(&d);
+	}
+	assert_true(accepted >= 1); /* at least the whole text */
+}
+
+static void small_helpers(void **state)
+{
+	struct ping_settings p = { .count = 5, .interval_s = 0.2, .timeout_s = 2 };
+
+	assert_true(ping_settings_budget(&p) > 2.79 && ping_settings_budget(&p) < 2.81);
+	assert_string_equal(vpn_client_name(VPN_OPENCONNECT), "openconnect");
+	assert_string_equal(vpn_client_name(VPN_NONE), "none");
+	assert_string_equal(vpn_default_command(VPN_STARTCT), "startct");
+	assert_string_equal(vpn_default_command(VPN_OPENVPN), "openvpn");
+	assert_null(vpn_default_command(VPN_CUSTOM));
+	const char *def = config_default_path();
+	assert_true(!strcmp(def, "./config.yml") || !strcmp(def, "/etc/epmon/config.yml"));
+	assert_int_equal(access("./config.yml", F_OK) == 0, !strcmp(def, "./config.yml"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(valid_full_config),
+		cmocka_unit_test(defaults_apply),
+		cmocka_unit_test(unknown_key_top),
+		cmocka_unit_test(unknown_key_site),
+		cmocka_unit_test(unknown_key_vpn),
+		cmocka_unit_test(unknown_key_ping),
+		cmocka_unit_test(wrong_types),
+		cmocka_unit_test(missing_keys),
+		cmocka_unit_test(bad_ipv4),
+		cmocka_unit_test(ipv6_accepted),
+		cmocka_unit_test(hostname_is_not_an_ip),
+		cmocka_unit_test(duplicate_site),
+		cmocka_unit_test(duplicate_key),
+		cmocka_unit_test(bad_frequency),
+		cmocka_unit_test(bad_ping_values),
+		cmocka_unit_test(ping_not_fitting_frequency),
+		cmocka_unit_test(bad_regex),
+		cmocka_unit_test(unknown_client),
+		cmocka_unit_test(missing_client_binary),
+		cmocka_unit_test(syntax_error),
+		cmocka_unit_test(several_errors_together),
+		cmocka_unit_test(ping_override_merges_key_by_key),
+		cmocka_unit_test(password_file_unreadable),
+		cmocka_unit_test(password_file_readable_by_others_warns),
+		cmocka_unit_test(load_from_file),
+		cmocka_unit_test(truncated_configs_fail_cleanly),
+		cmocka_unit_test(small_helpers),
+	};
+
+	setenv("EPMON_TEST_PW", "x", 1); /* password_env warns when unset */
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
