@@ -19,6 +19,7 @@
 #define NS_PER_S 1000000000LL
 #define STOP_POLL_NS (100 * 1000000LL)
 #define MAX_COUNT 1000000
+#define MAX_SECONDS 86400.0     /* keeps nanosecond arithmetic in range */
 #define RECV_BATCH 256          /* datagrams read per socket per wake-up */
 
 enum req_state { REQ_PENDING = 0, REQ_REPLIED, REQ_ERROR, REQ_NOT_SENT };
@@ -183,8 +184,9 @@ static int engine_setup(struct engine *e, char *errbuf, size_t errlen)
 		memset(&t->stats, 0, sizeof(t->stats));
 		t->error[0] = '\0';
 		r->group = -1;
-		if (t->count < 1 || t->count > MAX_COUNT || !(t->interval_s >= 0) ||
-		    !(t->timeout_s >= 0)) {
+		if (t->count < 1 || t->count > MAX_COUNT ||
+		    !(t->interval_s >= 0 && t->interval_s <= MAX_SECONDS) ||
+		    !(t->timeout_s >= 0 && t->timeout_s <= MAX_SECONDS)) {
 			snprintf(t->error, sizeof(t->error), "%s: invalid ping settings",
 				 t->address ? t->address : "(null)");
 			continue;

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for e2e tests (bash; `source "$(dirname "$0")/lib.sh"`).
 #
 # Everything a test creates through these helpers (namespaces, links,
@@ -140,7 +141,9 @@ netns_addrs() {
 # inside them (names need only be unique per namespace), with addresses (see netns_addrs).
 veth_pair() {
 	local ns1=$1 if1=$2 a1=$3 ns2=$4 if2=$5 a2=$6
-	[ ${#if1} -le 15 ] && [ ${#if2} -le 15 ] || fail "interface name too long: $if1 / $if2"
+	if [ ${#if1} -gt 15 ] || [ ${#if2} -gt 15 ]; then
+		fail "interface name too long: $if1 / $if2"
+	fi
 	ip link add "$if1" netns "$ns1" type veth peer name "$if2" netns "$ns2" ||
 		fail "veth $ns1/$if1 <-> $ns2/$if2"
 	E2E_LINKS+=("$ns1 $if1")
@@ -212,11 +215,15 @@ print(rows[-1][col])
 EOF
 }
 
-# results_file DIR: print today's epmon results CSV in DIR (results-YYYY-MM-DD.csv).
+# results_file DIR: print today's epmon results CSV in DIR (results-YYYY-MM-DD.csv), else
+# the latest one there (a run may cross midnight).
 results_file() {
-	local f
+	local f c
 	f="$1/results-$(date +%F).csv"
-	[ -f "$f" ] || f=$(ls -t "$1"/results-*.csv 2>/dev/null | head -1)
-	[ -n "$f" ] && [ -f "$f" ] || fail "no results CSV in $1"
+	if [ ! -f "$f" ]; then
+		f=
+		for c in "$1"/results-*.csv; do [ -f "$c" ] && f=$c; done
+	fi
+	[ -n "$f" ] || fail "no results CSV in $1"
 	echo "$f"
 }

@@ -7,6 +7,7 @@
 # (0.25 ms).
 set -u
 E2E_PREFIX=${E2E_PREFIX:-icmpa$$}
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_root_netns
@@ -20,7 +21,7 @@ netns_create "$P"
 netns_create "$D"
 veth_pair "$P" p0 10.202.1.2/24 "$D" d0 10.202.1.10/24,10.202.1.11/24
 ns_sysctl "$D" net.ipv4.icmp_echo_ignore_all=1 net.ipv6.icmp.echo_ignore_all=1
-netns_settle
+netns_settle 5
 
 e2e_tmpdir TMP
 mkdir -p "$TMP/state"

@@ -9,6 +9,7 @@
 # With count 8 the responder drops requests 4 and 8: exactly 25% loss.
 set -u
 E2E_PREFIX=${E2E_PREFIX:-icmpe$$}
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_root_netns
@@ -32,7 +33,7 @@ ns_sysctl "$D" net.ipv4.icmp_echo_ignore_all=1 net.ipv6.icmp.echo_ignore_all=1
 # probe tell us as often as it likes.
 ns_sysctl "$P" net.ipv4.neigh.p4.retrans_time_ms=100 net.ipv4.neigh.p4.mcast_solicit=1 \
 	net.ipv4.neigh.p4.app_solicit=0 net.ipv4.icmp_ratelimit=0
-netns_settle
+netns_settle 5
 
 e2e_tmpdir TMP
 bg_start "$D" "$TOOLS/echo_responder" --delay-ms 20 --drop-every 4 --pidfile "$TMP/responder.pid"
