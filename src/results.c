@@ -1,4 +1,5 @@
 #include "results.h"
+#include "fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -326,33 +327,6 @@ size_t results_dropped(const struct results *r)
 
 /* ---- writing ---- */
 
-/* mkdir -p, mode 0755 (less the umask). */
-static int make_dirs(const char *dir)
-{
-	char *p = strdup(dir);
-	char *s;
-	int err = 0;
-
-	if (!p)
-		return -1;
-	for (s = p + 1;; s++) {
-		char c = *s;
-		if (c != '/' && c != '\0')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			err = errno;
-			break;
-		}
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	free(p);
-	errno = err;
-	return err ? -1 : 0;
-}
-
 static int open_day(const struct results *r, const char *path)
 {
 	const int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC;
@@ -362,7 +336,7 @@ static int open_day(const struct results *r, const char *path)
 		fd = open(path, flags, 0644);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0 && errno == ENOENT) {
-		if (make_dirs(r->dir) < 0)
+		if (mkdir_p(r->dir, 0755) < 0)
 			return -1;
 		do
 			fd = open(path, flags, 0644);

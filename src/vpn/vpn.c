@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "log.h"
 #include "schedule.h"
 #include "vpn/netlink.h"
@@ -95,7 +96,8 @@ void vpn_remember_resolv(const struct site_env *env)
 		return;
 	if (now.data && !resolv_has_client_mark(&now)) {
 		good_copy_path(env, file, sizeof(file));
-		if (resolv_save_good(file, &now) < 0)
+		if ((env->state_dir && mkdir_p(env->state_dir, 0755) < 0) ||
+		    resolv_save_good(file, &now) < 0)
 			log_warn(NULL, "cannot save the good copy of %s to %s: %s",
 				 resolv_path(env), file, strerror(errno));
 	}

@@ -227,3 +227,54 @@ results_file() {
 	[ -n "$f" ] || fail "no results CSV in $1"
 	echo "$f"
 }
+
+# ---- helpers of the CLI tests (test_cli_*.sh) ----
+
+# assert_no_sanitizer FILE...: fail when one of the files (epmon's stderr) holds a report of
+# AddressSanitizer, LeakSanitizer or UBSan (EPMON may be an ASan+UBSan build).
+assert_no_sanitizer() {
+	local f
+	for f in "$@"; do
+		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$f" 2>/dev/null; then
+			sed 's/^/    | /' "$f" >&2
+			fail "sanitizer report in $f"
+		fi
+	done
+}
+
+# csv_count DIR [SITE]: number of rows (of SITE, else all) in the results-*.csv files of
+# DIR; 0 when there is none.
+csv_count() {
+	python3 - "$1" "${2:-}" <<'PYEOF' || fail "csv_count $1 ${2:-}"
+import csv, glob, sys
+d, site = sys.argv[1:3]
+n = 0
+for path in sorted(glob.glob(d + "/results-*.csv")):
+    n += sum(1 for r in csv.DictReader(open(path, newline=""))
+             if not site or r.get("site") == site)
+print(n)
+PYEOF
+}
+
+# wait_csv_rows DIR SITE N SECONDS: wait until DIR holds at least N rows of SITE ("" any);
+# 0 when they came, 1 after SECONDS.
+wait_csv_rows() {
+	local d=$1 site=$2 n=$3 t=$4 end
+	end=$(($(date +%s%N) + t * 1000000000))
+	while [ "$(date +%s%N)" -lt "$end" ]; do
+		[ "$(csv_count "$d" "$site")" -ge "$n" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# wait_log FILE REGEX SECONDS: wait until a line of FILE matches the extended REGEX;
+# 0 when it did, 1 after SECONDS.
+wait_log() {
+	local f=$1 re=$2 t=$3 i
+	for i in $(seq $((t * 20))); do
+		grep -qE -- "$re" "$f" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
