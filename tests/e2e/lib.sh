@@ -278,3 +278,133 @@ wait_log() {
 	done
 	return 1
 }
+
+# ---- VPN lab helpers (tests/e2e/test_vpn_*.sh; added by the vpn e2e tests) ----
+# The lab (tests/lab/README.md) runs ocserv gateways in namespaces; a test brings up its
+# own under a fresh prefix and takes it down at exit, after the registered processes.
+
+LAB_SH=$(cd "$(dirname "${BASH_SOURCE[0]}")/../lab" && pwd)/lab.sh
+LAB_P=
+
+# lab_exit: the EXIT trap once lab_start ran: end registered processes (TERM, then KILL
+# after 5 s) and anything still in the probe namespace, take the lab down, then the rest
+# of e2e_cleanup. Keeps the test's exit status.
+lab_exit() {
+	local rc=$? pid i left
+	trap - EXIT INT TERM
+	for pid in "${E2E_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+	for pid in "${E2E_PIDS[@]}"; do
+		for i in $(seq 50); do proc_alive "$pid" || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null
+	done
+	if [ -n "$LAB_P" ] && [ -n "${LAB_NS_PROBE:-}" ]; then
+		# Left behind by a failing test: the namespace is the test's, so are they.
+		left=$(probe_procs | awk '{print $1}')
+		for pid in $left; do
+			echo "lab_exit: killing leftover $(cat "/proc/$pid/comm" 2>/dev/null) $pid in $LAB_NS_PROBE" >&2
+			kill -KILL "$pid" 2>/dev/null
+		done
+	fi
+	if [ -n "$LAB_P" ]; then
+		"$LAB_SH" down --prefix "$LAB_P" >/dev/null 2>&1 ||
+			echo "lab_exit: lab.sh down --prefix $LAB_P failed" >&2
+	fi
+	trap e2e_cleanup EXIT
+	(exit "$rc")
+	e2e_cleanup
+}
+
+# lab_start N: bring up a lab with N gateways under a fresh prefix (v + 5 digits), import
+# its LAB_* variables (lab.sh env) and take it down at exit.
+lab_start() {
+	local n=$1 i p
+	require_cmd ocserv ocpasswd certtool openconnect ss python3
+	[ -c /dev/net/tun ] || skip "needs /dev/net/tun"
+	for i in $(seq 20); do
+		p=v$(((RANDOM * 32768 + RANDOM + $$) % 100000))
+		[ -e "/run/epmon-lab/$p" ] || [ -e "/run/netns/$p-probe" ] || break
+	done
+	LAB_P=$p
+	trap lab_exit EXIT
+	"$LAB_SH" up "$n" --prefix "$p" >&2 || fail "lab.sh up $n --prefix $p failed"
+	eval "$("$LAB_SH" env --prefix "$p")" || fail "lab.sh env --prefix $p failed"
+	e2e_log "lab $p up: $n gateway(s), probe $LAB_NS_PROBE"
+}
+
+# lab_cmd ARGS...: tests/lab/lab.sh ARGS --prefix (this test's lab).
+lab_cmd() { "$LAB_SH" "$@" --prefix "$LAB_P" >&2 || fail "lab.sh $* failed"; }
+
+# proc_alive PID: true while PID exists and is not a zombie (init may reap late).
+proc_alive() {
+	local st
+	st=$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# probe_procs: "PID COMM" of every live process in the lab's probe namespace.
+probe_procs() {
+	local pid
+	for pid in $(ip netns pids "$LAB_NS_PROBE" 2>/dev/null); do
+		proc_alive "$pid" && echo "$pid $(cat "/proc/$pid/comm" 2>/dev/null)"
+	done
+}
+
+# probe_state: what a site test must leave as it found it in the probe namespace: its
+# links, IPv4 and IPv6 routes (all tables) and rules.
+probe_state() {
+	echo "# links"
+	ip -n "$LAB_NS_PROBE" -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort
+	echo "# ipv4 routes"
+	ip -n "$LAB_NS_PROBE" -4 route show table all
+	echo "# ipv6 routes"
+	ip -n "$LAB_NS_PROBE" -6 route show table all
+	echo "# rules"
+	ip -n "$LAB_NS_PROBE" rule show
+}
+
+# probe_snapshot DIR: save probe_state and resolv.conf into DIR (before a test).
+probe_snapshot() {
+	probe_state >"$1/probe.before" || fail "probe_state failed"
+	cp "$LAB_RESOLV_CONF" "$1/resolv.before" || fail "cannot copy $LAB_RESOLV_CONF"
+	[ -z "$(probe_procs)" ] || fail "processes in $LAB_NS_PROBE before the test: $(probe_procs)"
+}
+
+# probe_assert_clean DIR: fail unless the probe namespace is as probe_snapshot saved it:
+# no process in it, the same links (no tun device) and routes, resolv.conf byte-identical.
+probe_assert_clean() {
+	local left
+	left=$(probe_procs)
+	[ -z "$left" ] || fail "processes left in $LAB_NS_PROBE: $left"
+	probe_state >"$1/probe.after"
+	diff -u "$1/probe.before" "$1/probe.after" >&2 ||
+		fail "links/routes of $LAB_NS_PROBE changed (diff above)"
+	ip -n "$LAB_NS_PROBE" -o link show type tun | grep -q . &&
+		fail "tun device left in $LAB_NS_PROBE: $(ip -n "$LAB_NS_PROBE" -o link show type tun)"
+	cmp -s "$1/resolv.before" "$LAB_RESOLV_CONF" ||
+		fail "$LAB_RESOLV_CONF changed: $(cat "$LAB_RESOLV_CONF")"
+	e2e_log "ok: probe clean (no process, links/routes as before, resolv.conf identical)"
+}
+
+# assert_no_sanitizer FILE: fail if epmon's stderr in FILE has an ASan/UBSan/LSan report.
+assert_no_sanitizer() {
+	if grep -E -q 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "$1"; then
+		grep -E -A30 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "$1" | head -60 >&2
+		fail "sanitizer report in $1"
+	fi
+}
+
+# assert_positive GOT WHAT: fail unless GOT is a number > 0.
+assert_positive() {
+	awk -v g="$1" 'BEGIN { exit !(g ~ /^[0-9]+(\.[0-9]+)?$/ && g + 0 > 0) }' ||
+		fail "$2: expected a number > 0, got '$1'"
+	e2e_log "ok: $2 = $1 (> 0)"
+}
+
+# csv_count FILE [SITE]: number of data rows in an epmon results CSV (of SITE).
+csv_count() {
+	python3 - "$1" "${2:-}" <<'PYEOF' || fail "csv_count $1 ${2:-}"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+print(sum(1 for r in rows if not sys.argv[2] or r["site"] == sys.argv[2]))
+PYEOF
+}

@@ -1,0 +1,302 @@
+/* VPN helpers: client profiles (argv, placeholders, no password in argv),
+ * the resolv.conf guard, stale-process lookup by exact name. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "vpn/proc.h"
+#include "vpn/profiles.h"
+#include "vpn/resolv.h"
+
+static struct site make_site(enum vpn_client client)
+{
+	struct site s;
+
+	memset(&s, 0, sizeof(s));
+	s.name = (char *)"paris";
+	s.external_ip = (char *)"198.18.1.2";
+	s.internal_ip = (char *)"10.10.1.10";
+	s.vpn.client = client;
+	s.vpn.gateway = (char *)"vpn.example.com";
+	s.vpn.username = (char *)"monitor";
+	s.vpn.login_timeout_s = 30;
+	s.vpn.teardown_timeout_s = 10;
+	return s;
+}
+
+static int argv_has(const struct vpn_profile *p, const char *arg)
+{
+	for (size_t i = 0; p->argv[i]; i++)
+		if (strcmp(p->argv[i], arg) == 0)
+			return 1;
+	return 0;
+}
+
+static int argv_contains(const struct vpn_profile *p, const char *text)
+{
+	for (size_t i = 0; p->argv[i]; i++)
+		if (strstr(p->argv[i], text))
+			return 1;
+	return 0;
+}
+
+static void openconnect_profile_uses_stdin_and_named_interface(void **state)
+{
+	struct site s = make_site(VPN_OPENCONNECT);
+	struct vpn_profile p;
+	char err[256];
+
+	s.vpn.command = (char *)"/bin/true";   /* any executable stands in */
+	s.vpn.protocol = (char *)"gp";
+	s.vpn.ca_file = (char *)"/etc/epmon/ca.pem";
+	assert_int_equal(profile_build(&s, "s3cret-pw", &p, err, sizeof(err)), 0);
+	assert_string_equal(p.argv[0], "/bin/true");
+	assert_true(argv_has(&p, "--protocol=gp"));
+	assert_true(argv_has(&p, "--user=monitor"));
+	assert_true(argv_has(&p, "--interface=epmon0"));
+	assert_true(argv_has(&p, "--cafile=/etc/epmon/ca.pem"));
+	assert_true(argv_has(&p, "--passwd-on-stdin"));
+	assert_true(argv_has(&p, "vpn.example.com"));
+	assert_false(argv_contains(&p, "s3cret-pw"));
+	assert_true(p.password_on_stdin);
+	assert_string_equal(p.interface, "epmon0");
+	assert_int_equal(p.nprocess_names, 1);
+	assert_string_equal(p.process_names[0], "openconnect");
+	profile_free(&p);
+}
+
+static void startct_profile_defaults_and_realm(void **state)
+{
+	struct site s = make_site(VPN_STARTCT);
+	struct vpn_profile p;
+	char err[256];
+
+	s.vpn.command = (char *)"/bin/true";
+	s.vpn.realm = (char *)"Corp";
+	assert_int_equal(profile_build(&s, "pw", &p, err, sizeof(err)), 0);
+	assert_string_equal(p.argv[1], "-m");
+	assert_string_equal(p.argv[2], "vpn.example.com");
+	assert_string_equal(p.argv[3], "-u");
+	assert_string_equal(p.argv[4], "monitor");
+	assert_string_equal(p.argv[5], "-r");
+	assert_string_equal(p.argv[6], "Corp");
+	assert_null(p.argv[7]);
+	assert_int_equal(p.nsteps, 1);
+	assert_string_equal(p.steps[0].send, "{password}");
+	assert_false(p.password_on_stdin);
+	assert_int_equal(p.nprocess_names, 2);
+	assert_string_equal(p.process_names[1], "AvConnect");
+	assert_string_equal(p.interface, "");   /* detected as the new interface */
+	profile_free(&p);
+}
+
+static void overrides_replace_profile_fields(void **state)
+{
+	struct site s = make_site(VPN_STARTCT);
+	struct vpn_profile p;
+	char *args[] = { (char *)"--host={gateway}:443", (char *)"--who={username}@{realm}",
+			 (char *)"{site}" };
+	char *names[] = { (char *)"myct" };
+	char *failed[] = { (char *)"DENIED" };
+	struct expect_step steps[] = { { (char *)"PIN:", (char *)"{password}", 5 } };
+	char err[256];
+
+	s.vpn.command = (char *)"/bin/true";
+	s.vpn.realm = (char *)"R";
+	s.vpn.args = args; s.vpn.nargs = 3; s.vpn.has_args = 1;
+	s.vpn.process_names = names; s.vpn.nprocess_names = 1; s.vpn.has_process_names = 1;
+	s.vpn.failed = failed; s.vpn.nfailed = 1; s.vpn.has_failed = 1;
+	s.vpn.expect = steps; s.vpn.nexpect = 1; s.vpn.has_expect = 1;
+	s.vpn.connected = (char *)"UP";
+	s.vpn.stop_command = (char *)"/opt/ct/stop";
+	assert_int_equal(profile_build(&s, "pw", &p, err, sizeof(err)), 0);
+	assert_string_equal(p.argv[1], "--host=vpn.example.com:443");
+	assert_string_equal(p.argv[2], "--who=monitor@R");
+	assert_string_equal(p.argv[3], "paris");
+	assert_null(p.argv[4]);
+	assert_string_equal(p.connected, "UP");
+	assert_string_equal(p.failed[0], "DENIED");
+	assert_null(p.failed_why);
+	assert_string_equal(p.steps[0].expect, "PIN:");
+	assert_string_equal(p.process_names[0], "myct");
+	assert_string_equal(p.stop_command, "/opt/ct/stop");
+	profile_free(&p);
+}
+
+static void openvpn_auth_file_is_private_and_removed(void **state)
+{
+	struct site s = make_site(VPN_OPENVPN);
+	struct vpn_profile p;
+	char err[256], auth[320], buf[64] = "";
+	struct stat st;
+	FILE *f;
+
+	s.vpn.command = (char *)"/bin/true";
+	s.vpn.config_file = (char *)"/etc/openvpn/paris.conf";
+	assert_int_equal(profile_build(&s, "ovpn-pw", &p, err, sizeof(err)), 0);
+	assert_false(argv_contains(&p, "ovpn-pw"));
+	assert_true(argv_has(&p, "--auth-user-pass"));
+	snprintf(auth, sizeof(auth), "%s/auth", p.runtime_dir);
+	assert_true(argv_has(&p, auth));
+	assert_int_equal(stat(auth, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(p.runtime_dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	f = fopen(auth, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	assert_string_equal(buf, "monitor\n");
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	assert_string_equal(buf, "ovpn-pw\n");
+	fclose(f);
+	profile_free(&p);
+	assert_int_equal(stat(auth, &st), -1);
+}
+
+static void missing_client_is_an_error(void **state)
+{
+	struct site s = make_site(VPN_OPENCONNECT);
+	struct vpn_profile p;
+	char err[256];
+
+	s.vpn.command = (char *)"/nonexistent/openconnect";
+	assert_int_equal(profile_build(&s, "pw", &p, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/nonexistent/openconnect"));
+	assert_non_null(strstr(err, "not found"));
+}
+
+static char tmpdir[64];
+
+static int make_tmpdir(void **state)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/epmon-test-vpn-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void resolv_restore_puts_back_the_good_copy(void **state)
+{
+	char path[128], good_file[128], how[256];
+	struct resolv_copy good, now, saved;
+
+	snprintf(path, sizeof(path), "%s/resolv.conf", tmpdir);
+	snprintf(good_file, sizeof(good_file), "%s/resolv.conf.good", tmpdir);
+	write_file(path, "nameserver 198.18.0.1\n");
+	assert_int_equal(resolv_read(path, &good), 0);
+	assert_false(resolv_has_client_mark(&good));
+	assert_int_equal(resolv_save_good(good_file, &good), 0);
+
+	write_file(path, "#@VPNC_GENERATED@ -- this file is generated by vpnc\nnameserver 10.10.1.53\n");
+	assert_int_equal(resolv_read(path, &now), 0);
+	assert_true(resolv_has_client_mark(&now));
+	assert_false(resolv_equal(&now, &good));
+	resolv_copy_free(&now);
+
+	assert_int_equal(resolv_load_good(good_file, &saved), 0);
+	assert_true(resolv_equal(&saved, &good));
+	assert_int_equal(resolv_restore(path, &saved, how, sizeof(how)), 0);
+	assert_int_equal(resolv_read(path, &now), 0);
+	assert_true(resolv_equal(&now, &good));
+	resolv_copy_free(&now);
+	resolv_copy_free(&saved);
+	resolv_copy_free(&good);
+}
+
+static void resolv_missing_file_reads_as_absent(void **state)
+{
+	struct resolv_copy a, b;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/none", tmpdir);
+	assert_int_equal(resolv_read(path, &a), 0);
+	assert_null(a.data);
+	assert_int_equal(resolv_read(path, &b), 0);
+	assert_true(resolv_equal(&a, &b));
+}
+
+/* A child exec'd under a known name is found by exact name, and only that. */
+static void stale_process_found_by_exact_name_and_stopped(void **state)
+{
+	char link[128];
+	pid_t pid, found[8];
+	const char *const names[] = { "epmtest-stale" };
+	const char *const partial[] = { "epmtest-stal" };
+	size_t n;
+	int status;
+
+	snprintf(link, sizeof(link), "%s/epmtest-stale", tmpdir);
+	assert_int_equal(symlink("/bin/sleep", link), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl(link, link, "30", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200; i++) {   /* until exec has renamed it */
+		n = proc_find_by_name(names, 1, found, 8);
+		if (n)
+			break;
+		usleep(5000);
+	}
+	assert_int_equal(n, 1);
+	assert_int_equal(found[0], pid);
+	assert_int_equal(proc_find_by_name(partial, 1, found, 8), 0);
+	assert_int_equal(proc_stop_pid(pid, SIGINT, 1.0), 0);
+	/* gone and reaped: proc_stop_pid reaps a child of ours */
+	assert_int_equal(kill(pid, 0), -1);
+	(void)status;
+	assert_int_equal(proc_find_by_name(names, 1, found, 8), 0);
+}
+
+static void proc_run_reports_exit_status(void **state)
+{
+	const char *const ok[] = { "true", NULL };
+	const char *const bad[] = { "false", NULL };
+	const char *const none[] = { "/nonexistent/x", NULL };
+	char err[128];
+
+	assert_int_equal(proc_run(ok, 5, err, sizeof(err)), 0);
+	assert_int_equal(proc_run(bad, 5, err, sizeof(err)), 1);
+	assert_int_equal(proc_run(none, 5, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not found"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(openconnect_profile_uses_stdin_and_named_interface),
+		cmocka_unit_test(startct_profile_defaults_and_realm),
+		cmocka_unit_test(overrides_replace_profile_fields),
+		cmocka_unit_test(openvpn_auth_file_is_private_and_removed),
+		cmocka_unit_test(missing_client_is_an_error),
+		cmocka_unit_test(resolv_restore_puts_back_the_good_copy),
+		cmocka_unit_test(resolv_missing_file_reads_as_absent),
+		cmocka_unit_test(stale_process_found_by_exact_name_and_stopped),
+		cmocka_unit_test(proc_run_reports_exit_status),
+	};
+	return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+}
