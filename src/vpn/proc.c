@@ -142,6 +142,21 @@ static int is_gone(pid_t pid)
 	return zombie;
 }
 
+/* A client in another network namespace cannot touch our routes, tunnels
+ * or resolv.conf: it is someone else's (another probe, a container). */
+static int same_netns(long pid, const char *self_ns)
+{
+	char path[64], ns[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
+	n = readlink(path, ns, sizeof(ns) - 1);
+	if (n < 0)
+		return 1;   /* cannot tell: treat as ours */
+	ns[n] = 0;
+	return strcmp(ns, self_ns) == 0;
+}
+
 size_t proc_find_by_name(const char *const *names, size_t nnames, pid_t *pids,
 			 size_t max)
 {
@@ -149,9 +164,13 @@ size_t proc_find_by_name(const char *const *names, size_t nnames, pid_t *pids,
 	struct dirent *e;
 	size_t found = 0;
 	pid_t self = getpid();
+	char self_ns[64] = "";
+	ssize_t len = readlink("/proc/self/ns/net", self_ns, sizeof(self_ns) - 1);
 
 	if (!d)
 		return 0;
+	if (len > 0)
+		self_ns[len] = 0;
 	while ((e = readdir(d)) && found < max) {
 		char path[64], comm[64] = "", exe[512];
 		char *end;
@@ -159,7 +178,8 @@ size_t proc_find_by_name(const char *const *names, size_t nnames, pid_t *pids,
 		ssize_t n;
 		FILE *f;
 
-		if (*end || pid <= 0 || pid == self || is_gone((pid_t)pid))
+		if (*end || pid <= 0 || pid == self || is_gone((pid_t)pid) ||
+		    (self_ns[0] && !same_netns(pid, self_ns)))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
 		f = fopen(path, "re");

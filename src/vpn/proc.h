@@ -15,8 +15,9 @@ extern const char *const proc_clean_env[];
  * or -1 with err set (not found, killed, timed out). */
 int proc_run(const char *const *argv, double timeout_s, char *err, size_t errlen);
 
-/* Pids (not our own) whose /proc/PID/comm, or the basename of
- * /proc/PID/exe, equals one of names exactly. Returns the count stored. */
+/* Pids (not our own, in our network namespace) whose /proc/PID/comm, or
+ * the basename of /proc/PID/exe, equals one of names exactly. Returns the
+ * count stored. */
 size_t proc_find_by_name(const char *const *names, size_t nnames, pid_t *pids,
 			 size_t max);
 

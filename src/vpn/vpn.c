@@ -245,6 +245,23 @@ static int wait_for_tunnel(struct vpn_tunnel *t, double t0, double deadline,
 	return -1;
 }
 
+/* The last non-empty line the client printed (already masked), so that a
+ * failure without a known pattern still says what the client said. */
+static int last_line(const char *tail, char *buf, size_t len)
+{
+	const char *end = tail + strlen(tail), *start;
+
+	while (end > tail && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+		end--;
+	start = end;
+	while (start > tail && start[-1] != '\n' && start[-1] != '\r')
+		start--;
+	if (end == start)
+		return 0;
+	snprintf(buf, len, "%.*s", (int)(end - start), start);
+	return 1;
+}
+
 int vpn_up(const struct site *site, const struct site_env *env,
 	   struct vpn_tunnel **tun, struct site_result *out)
 {
@@ -294,9 +311,13 @@ int vpn_up(const struct site *site, const struct site_env *env,
 	log_debug(site->name, "client started, pid %d", (int)session_pid(t->session));
 	if (session_login(t->session) != SESSION_CONNECTED) {
 		int which = session_failed_index(t->session);
+		char line[160];
 		if (which >= 0 && t->profile.failed_why)
 			site_result_note(out, "%s (%s)", t->profile.failed_why[which],
 					 session_detail(t->session));
+		else if (which < 0 && last_line(session_output_tail(t->session), line, sizeof(line)))
+			site_result_note(out, "%s (last output: '%s')",
+					 session_detail(t->session), line);
 		else
 			site_result_note(out, "%s", session_detail(t->session));
 		goto out;

@@ -286,6 +286,8 @@ wait_log() {
 LAB_SH=$(cd "$(dirname "${BASH_SOURCE[0]}")/../lab" && pwd)/lab.sh
 LAB_P=
 
+# (assert_no_sanitizer, csv_count DIR [SITE], wait_csv_rows and wait_log above serve them too.)
+
 # lab_exit: the EXIT trap once lab_start ran: end registered processes (TERM, then KILL
 # after 5 s) and anything still in the probe namespace, take the lab down, then the rest
 # of e2e_cleanup. Keeps the test's exit status.
@@ -294,8 +296,9 @@ lab_exit() {
 	trap - EXIT INT TERM
 	for pid in "${E2E_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
 	for pid in "${E2E_PIDS[@]}"; do
-		for i in $(seq 50); do proc_alive "$pid" || break; sleep 0.1; done
+		for i in $(seq 50); do lab_alive "$pid" || break; sleep 0.1; done
 		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
 	done
 	if [ -n "$LAB_P" ] && [ -n "${LAB_NS_PROBE:-}" ]; then
 		# Left behind by a failing test: the namespace is the test's, so are they.
@@ -334,8 +337,8 @@ lab_start() {
 # lab_cmd ARGS...: tests/lab/lab.sh ARGS --prefix (this test's lab).
 lab_cmd() { "$LAB_SH" "$@" --prefix "$LAB_P" >&2 || fail "lab.sh $* failed"; }
 
-# proc_alive PID: true while PID exists and is not a zombie (init may reap late).
-proc_alive() {
+# lab_alive PID: true while PID exists and is not a zombie (init may reap late).
+lab_alive() {
 	local st
 	st=$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null)
 	[ -n "$st" ] && [ "$st" != Z ]
@@ -345,7 +348,7 @@ proc_alive() {
 probe_procs() {
 	local pid
 	for pid in $(ip netns pids "$LAB_NS_PROBE" 2>/dev/null); do
-		proc_alive "$pid" && echo "$pid $(cat "/proc/$pid/comm" 2>/dev/null)"
+		lab_alive "$pid" && echo "$pid $(cat "/proc/$pid/comm" 2>/dev/null)"
 	done
 }
 
@@ -385,14 +388,6 @@ probe_assert_clean() {
 	e2e_log "ok: probe clean (no process, links/routes as before, resolv.conf identical)"
 }
 
-# assert_no_sanitizer FILE: fail if epmon's stderr in FILE has an ASan/UBSan/LSan report.
-assert_no_sanitizer() {
-	if grep -E -q 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "$1"; then
-		grep -E -A30 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "$1" | head -60 >&2
-		fail "sanitizer report in $1"
-	fi
-}
-
 # assert_positive GOT WHAT: fail unless GOT is a number > 0.
 assert_positive() {
 	awk -v g="$1" 'BEGIN { exit !(g ~ /^[0-9]+(\.[0-9]+)?$/ && g + 0 > 0) }' ||
@@ -400,11 +395,15 @@ assert_positive() {
 	e2e_log "ok: $2 = $1 (> 0)"
 }
 
-# csv_count FILE [SITE]: number of data rows in an epmon results CSV (of SITE).
-csv_count() {
-	python3 - "$1" "${2:-}" <<'PYEOF' || fail "csv_count $1 ${2:-}"
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1], newline="")))
-print(sum(1 for r in rows if not sys.argv[2] or r["site"] == sys.argv[2]))
-PYEOF
+# probe_epmon NAME ARGS...: run $EPMON ARGS in the probe namespace; stdout in $TMP/NAME.out,
+# stderr in $TMP/NAME.err (both echoed to the test's stderr, checked for sanitizer
+# reports); exit status in EPMON_RC.
+probe_epmon() {
+	local name=$1; shift
+	ip netns exec "$LAB_NS_PROBE" "$EPMON" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
+	EPMON_RC=$?
+	e2e_log "epmon $* -> exit $EPMON_RC"
+	sed 's/^/    out| /' "$TMP/$name.out" >&2
+	sed 's/^/    err| /' "$TMP/$name.err" >&2
+	assert_no_sanitizer "$TMP/$name.err"
 }

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# `epmon run`, the daemon, through the real binary (sites without `vpn:`, pinged directly):
+#   1. grid: frequency 1, 2 sites; SIGTERM once the 3rd cycle's rows are written: 3 rows per
+#      site, cycle starts 1 s apart (+-0.2), exit 0, cycles logged.
+#   2. SIGHUP: a broken config is logged as FILE:LINE:COL and the old one kept (rows go on);
+#      a valid new config (a site renamed) is used from the next cycle on.
+#   3. overrun: each site fits in `frequency` (config validation is per site) but two silent
+#      sites together take ~1.8 s > frequency 1 s: a warning per cycle, the next cycle starts
+#      at once (no overlap, no burst of catch-up cycles); SIGTERM in the middle of a site test
+#      ends epmon quickly, exit 0, with no row for the aborted site.
+# Targets: alive 10.214.1.10/.11 (kernel), delay 10.214.2.10/.11 (echo_responder, 5 ms),
+# silent 10.214.3.10/.11 (echo_ignore_all).
+set -u
+E2E_PREFIX=${E2E_PREFIX:-clibench$$r}
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+require_root_netns
+require_cmd python3
+[ -x "${EPMON:-}" ] || fail "EPMON (the epmon binary) not set or not executable: '${EPMON:-}'"
+[ -x "${TOOLS:-}/echo_responder" ] || fail "no echo_responder in TOOLS='${TOOLS:-}'"
+
+P=$E2E_PREFIX-probe
+A=$E2E_PREFIX-alive
+D=$E2E_PREFIX-delay
+S=$E2E_PREFIX-silent
+for ns in "$P" "$A" "$D" "$S"; do netns_create "$ns"; done
+veth_pair "$P" p1 10.214.1.2/24 "$A" a0 10.214.1.10/24,10.214.1.11/24
+veth_pair "$P" p2 10.214.2.2/24 "$D" d0 10.214.2.10/24,10.214.2.11/24
+veth_pair "$P" p3 10.214.3.2/24 "$S" s0 10.214.3.10/24,10.214.3.11/24
+ns_sysctl "$D" net.ipv4.icmp_echo_ignore_all=1
+ns_sysctl "$S" net.ipv4.icmp_echo_ignore_all=1
+netns_settle 5
+
+e2e_tmpdir TMP
+bg_start "$D" "$TOOLS/echo_responder" --delay-ms 5 --pidfile "$TMP/responder.pid"
+wait_pidfile "$TMP/responder.pid"
+mkdir -p "$TMP/state"
+
+# config FILE RESULTS_DIR FREQUENCY PING SITE_LINES: write a 0600 config atomically (a
+# daemon re-reading it never sees half a file).
+config() {
+	cat >"$1.new" <<EOF
+frequency: $3
+results: {directory: $2}
+state_directory: $TMP/state
+ping: $4
+sites:
+$5
+EOF
+	chmod 600 "$1.new"
+	mv -f "$1.new" "$1"
+}
+
+# start_run CONFIG NAME: epmon run in the probe namespace (ip netns exec execs epmon, so
+# $RUN_PID is epmon's pid); stderr in $TMP/NAME.err.
+start_run() {
+	ip netns exec "$P" "$EPMON" run -c "$1" 2>"$TMP/$2.err" &
+	RUN_PID=$!
+	register_pid "$RUN_PID"
+}
+
+# stop_run NAME: SIGTERM epmon, wait for it; its exit status in $rc, seconds it took in $took.
+stop_run() {
+	local t0 t1
+	t0=$(date +%s%N)
+	kill -TERM "$RUN_PID"
+	wait "$RUN_PID"
+	rc=$?
+	t1=$(date +%s%N)
+	took=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+	sed 's/^/    | /' "$TMP/$1.err" >&2
+	assert_no_sanitizer "$TMP/$1.err"
+}
+
+# cycle_starts DIR FIRST_SITE: the timestamps (epoch s) of FIRST_SITE's rows, one a line: the
+# start of each cycle (the first site's test starts its cycle).
+cycle_starts() {
+	python3 - "$1" "$2" <<'EOF' || fail "cycle_starts $1 $2"
+import csv, datetime, glob, sys
+d, site = sys.argv[1:3]
+for path in sorted(glob.glob(d + "/results-*.csv")):
+    for r in csv.DictReader(open(path, newline="")):
+        if r["site"] == site:
+            print("%.3f" % datetime.datetime.fromisoformat(r["timestamp"]).timestamp())
+EOF
+}
+
+# ---- 1. the grid ----
+R1=$TMP/results1
+C1=$TMP/grid.yml
+config "$C1" "$R1" 1 "{count: 3, interval: 0.05, timeout: 0.4}" \
+"  - {name: alpha, external_ip: 10.214.1.10, internal_ip: 10.214.1.11}
+  - {name: beta, external_ip: 10.214.2.10, internal_ip: 10.214.2.11}"
+e2e_log "1. grid: epmon run, frequency 1, 2 sites"
+start_run "$C1" grid
+wait_csv_rows "$R1" beta 3 8 || fail "no 3 cycles in 8 s: $(csv_count "$R1") rows"
+stop_run grid
+assert_eq 0 "$rc" "grid: exit status after SIGTERM"
+assert_eq 3 "$(csv_count "$R1" alpha)" "grid: rows of alpha"
+assert_eq 3 "$(csv_count "$R1" beta)" "grid: rows of beta"
+grep -qE '<6>info: epmon .* started: 2 site\(s\), frequency 1 s' "$TMP/grid.err" ||
+	fail "grid: no start line in the log"
+for k in 1 2 3; do
+	grep -qE "<6>info: cycle $k: 2 site\(s\), 0 failed, [0-9.]+ s" "$TMP/grid.err" ||
+		fail "grid: cycle $k not logged"
+done
+grep -q "stopping on signal 15 after 3 cycle(s)" "$TMP/grid.err" || fail "grid: no stop line"
+grep -q "longer than frequency" "$TMP/grid.err" && fail "grid: an overrun was logged"
+mapfile -t starts < <(cycle_starts "$R1" alpha)
+for k in 1 2; do
+	assert_near 1 "$(awk -v a="${starts[k - 1]}" -v b="${starts[k]}" 'BEGIN { print b - a }')" \
+		0.2 "grid: start of cycle $((k + 1)) - start of cycle $k (s)"
+done
+
+# ---- 2. SIGHUP ----
+R2=$TMP/results2
+C2=$TMP/reload.yml
+config "$C2" "$R2" 1 "{count: 3, interval: 0.05, timeout: 0.4}" \
+"  - {name: alpha, external_ip: 10.214.1.10, internal_ip: 10.214.1.11}
+  - {name: beta, external_ip: 10.214.2.10, internal_ip: 10.214.2.11}"
+e2e_log "2. SIGHUP: broken config, then a valid one"
+start_run "$C2" reload
+wait_csv_rows "$R2" beta 1 5 || fail "reload: no first cycle"
+# broken: an unknown key at 3:1 and a bad address at 7:28 -> both reported, old config kept
+config "$C2" "$R2" 1 "{count: 3, interval: 0.05, timeout: 0.4}
+bogus_key: 1" \
+"  - {name: gamma, external_ip: 10.214.1.300}"
+kill -HUP "$RUN_PID"
+wait_log "$TMP/reload.err" "keeping the previous config" 5 ||
+	fail "reload: no 'keeping the previous config' after SIGHUP with a broken config"
+kill -0 "$RUN_PID" 2>/dev/null || fail "reload: epmon died on a broken config"
+n_alpha=$(csv_count "$R2" alpha)
+wait_csv_rows "$R2" beta $((n_alpha + 2)) 5 || fail "reload: no rows with the old config after the broken reload"
+grep -qF "$C2:6:1: unknown key 'bogus_key' in top level" "$TMP/reload.err" ||
+	fail "reload: FILE:LINE:COL of the unknown key not logged"
+grep -qF "$C2:8:28: site 'gamma': external_ip: '10.214.1.300' is not a numeric" "$TMP/reload.err" ||
+	fail "reload: FILE:LINE:COL of the bad address not logged"
+grep -qE "<3>error: $C2 is invalid \(errors above\); keeping the previous config" "$TMP/reload.err" ||
+	fail "reload: the 'keeping' line is not an error"
+assert_eq 0 "$(csv_count "$R2" gamma)" "reload: rows of gamma (broken config not used)"
+# valid: beta renamed delta, alpha kept
+config "$C2" "$R2" 1 "{count: 3, interval: 0.05, timeout: 0.4}" \
+"  - {name: alpha, external_ip: 10.214.1.10, internal_ip: 10.214.1.11}
+  - {name: delta, external_ip: 10.214.2.10, internal_ip: 10.214.2.11}"
+n_beta=$(csv_count "$R2" beta)
+kill -HUP "$RUN_PID"
+wait_csv_rows "$R2" delta 2 5 || fail "reload: no rows of the new site after a valid SIGHUP"
+stop_run reload
+assert_eq 0 "$rc" "reload: exit status"
+grep -q "config reloaded: 2 site(s), frequency 1 s" "$TMP/reload.err" || fail "reload: not logged"
+n_beta2=$(csv_count "$R2" beta)
+[ "$n_beta2" -le $((n_beta + 1)) ] ||
+	fail "reload: beta still tested after the reload ($n_beta -> $n_beta2 rows)"
+python3 - "$(results_file "$R2")" <<'EOF' || fail "reload: rows of delta before beta's last"
+import csv, sys
+rows = [r["site"] for r in csv.DictReader(open(sys.argv[1], newline=""))]
+last_beta = max(i for i, s in enumerate(rows) if s == "beta")
+first_delta = min(i for i, s in enumerate(rows) if s == "delta")
+if first_delta < last_beta:
+    sys.exit("delta before beta: %s" % rows)
+print("order ok: %s" % " ".join(rows), file=sys.stderr)
+EOF
+
+# ---- 3. overrun ----
+# each site: 1 ping x ((2 - 1) x 0.1 + 0.8) = 0.9 s <= frequency 1: valid; both: ~1.8 s.
+R3=$TMP/results3
+C3=$TMP/overrun.yml
+config "$C3" "$R3" 1 "{count: 2, interval: 0.1, timeout: 0.8}" \
+"  - {name: mute1, external_ip: 10.214.3.10}
+  - {name: mute2, external_ip: 10.214.3.11}"
+e2e_log "3. overrun: frequency 1, a cycle of ~1.8 s"
+start_run "$C3" overrun
+wait_csv_rows "$R3" mute1 2 8 || fail "overrun: no 2nd cycle"
+# now mute2 of cycle 2 is being tested (for 0.9 s): SIGTERM aborts it
+sleep 0.2
+stop_run overrun
+assert_eq 0 "$rc" "overrun: exit status after SIGTERM during a site test"
+assert_near 0 "$took" 0.5 "overrun: seconds from SIGTERM to exit (site test aborted)"
+assert_eq 2 "$(csv_count "$R3" mute1)" "overrun: rows of mute1"
+assert_eq 1 "$(csv_count "$R3" mute2)" "overrun: rows of mute2 (the aborted test wrote none)"
+grep -qE "<4>warning: cycle 1 took 1\.[0-9]{3} s, longer than frequency 1 s; next cycle starts now \(1 overrun\(s\) so far\)" \
+	"$TMP/overrun.err" || fail "overrun: no warning for cycle 1"
+grep -qE "<4>warning: \[mute2\] site test aborted by signal; no row written" "$TMP/overrun.err" ||
+	fail "overrun: the aborted site test is not logged"
+mapfile -t starts < <(cycle_starts "$R3" mute1)
+# the 2nd cycle starts when the 1st ends (~1.8 s), not on the grid (2 s), not at once
+assert_near 1.8 "$(awk -v a="${starts[0]}" -v b="${starts[1]}" 'BEGIN { print b - a }')" \
+	0.15 "overrun: start of cycle 2 - start of cycle 1 (s)"
+
+echo "PASS: epmon run: grid, SIGTERM, SIGHUP (broken and valid), overrun"
