@@ -268,6 +268,22 @@ int profile_build(const struct site *site, const char *password,
 		profile_free(p);
 		return -1;
 	}
+	/* {username} etc. in what the dialogue sends; {password} is left for
+	 * the session, which alone ever holds it */
+	if (p->nsteps) {
+		struct expect_step *own = calloc(p->nsteps, sizeof(*own));
+		if (!own) {
+			snprintf(err, errlen, "out of memory");
+			profile_free(p);
+			return -1;
+		}
+		for (size_t i = 0; i < p->nsteps; i++) {
+			own[i] = p->steps[i];
+			own[i].send = p->steps[i].send ? expand(p->steps[i].send, site, p, NULL) : NULL;
+		}
+		p->owned_steps = own;
+		p->steps = own;
+	}
 	profile_process_names(site, &p->process_names, &p->nprocess_names);
 	p->stop_command = v->stop_command;
 	return 0;
@@ -275,6 +291,9 @@ int profile_build(const struct site *site, const char *password,
 
 void profile_free(struct vpn_profile *p)
 {
+	for (size_t i = 0; p->owned_steps && i < p->nsteps; i++)
+		free(p->owned_steps[i].send);
+	free(p->owned_steps);
 	for (size_t i = 0; i < PROFILE_MAX_ARGS + 2 && p->argv[i]; i++)
 		free(p->argv[i]);
 	if (p->runtime_dir[0]) {

@@ -10,8 +10,9 @@
 
 struct vpn_profile {
 	char *argv[PROFILE_MAX_ARGS + 2];   /* argv[0] = resolved client path; owned */
-	const struct expect_step *steps;    /* borrowed from config or built-in */
+	const struct expect_step *steps;    /* = owned_steps: placeholders of send expanded */
 	size_t nsteps;
+	struct expect_step *owned_steps;
 	const char *connected;
 	const char *const *failed;
 	size_t nfailed;

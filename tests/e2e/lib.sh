@@ -365,8 +365,23 @@ probe_state() {
 	ip -n "$LAB_NS_PROBE" rule show
 }
 
+# probe_settle: wait (5 s) until the probe's IPv6 link-local address left duplicate
+# address detection: it adds a local route, which would show as a change.
+probe_settle() {
+	local i
+	for i in $(seq 100); do
+		if ip -n "$LAB_NS_PROBE" -6 -o addr show dev "$LAB_PROBE_IF" scope link | grep -q fe80 &&
+			! ip -n "$LAB_NS_PROBE" -6 -o addr show tentative | grep -q .; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	fail "IPv6 addresses of $LAB_NS_PROBE still tentative after 5 s"
+}
+
 # probe_snapshot DIR: save probe_state and resolv.conf into DIR (before a test).
 probe_snapshot() {
+	probe_settle
 	probe_state >"$1/probe.before" || fail "probe_state failed"
 	cp "$LAB_RESOLV_CONF" "$1/resolv.before" || fail "cannot copy $LAB_RESOLV_CONF"
 	[ -z "$(probe_procs)" ] || fail "processes in $LAB_NS_PROBE before the test: $(probe_procs)"

@@ -73,6 +73,15 @@ stop_run() {
 	assert_no_sanitizer "$TMP/$1.err"
 }
 
+# expect_log -E|-F FILE PATTERN WHAT: fail (showing FILE) unless a line of FILE matches.
+expect_log() {
+	if ! grep -q "$1" -- "$3" "$2"; then
+		sed 's/^/    | /' "$2" >&2
+		fail "$4: no line matching '$3' in the log"
+	fi
+	e2e_log "ok: $4"
+}
+
 # cycle_starts DIR FIRST_SITE: the timestamps (epoch s) of FIRST_SITE's rows, one a line: the
 # start of each cycle (the first site's test starts its cycle).
 cycle_starts() {
@@ -99,13 +108,11 @@ stop_run grid
 assert_eq 0 "$rc" "grid: exit status after SIGTERM"
 assert_eq 3 "$(csv_count "$R1" alpha)" "grid: rows of alpha"
 assert_eq 3 "$(csv_count "$R1" beta)" "grid: rows of beta"
-grep -qE '<6>info: epmon .* started: 2 site\(s\), frequency 1 s' "$TMP/grid.err" ||
-	fail "grid: no start line in the log"
+expect_log -E "$TMP/grid.err" '<6>info: epmon .* started: 2 site\(s\), frequency 1 s' "grid: start logged"
 for k in 1 2 3; do
-	grep -qE "<6>info: cycle $k: 2 site\(s\), 0 failed, [0-9.]+ s" "$TMP/grid.err" ||
-		fail "grid: cycle $k not logged"
+	expect_log -E "$TMP/grid.err" "<6>info: cycle $k: 2 site\(s\), 0 failed, [0-9.]+ s" "grid: cycle $k logged"
 done
-grep -q "stopping on signal 15 after 3 cycle(s)" "$TMP/grid.err" || fail "grid: no stop line"
+expect_log -F "$TMP/grid.err" "stopping on signal 15 after 3 cycle(s)" "grid: stop logged"
 grep -q "longer than frequency" "$TMP/grid.err" && fail "grid: an overrun was logged"
 mapfile -t starts < <(cycle_starts "$R1" alpha)
 for k in 1 2; do
@@ -132,12 +139,9 @@ wait_log "$TMP/reload.err" "keeping the previous config" 5 ||
 kill -0 "$RUN_PID" 2>/dev/null || fail "reload: epmon died on a broken config"
 n_alpha=$(csv_count "$R2" alpha)
 wait_csv_rows "$R2" beta $((n_alpha + 2)) 5 || fail "reload: no rows with the old config after the broken reload"
-grep -qF "$C2:6:1: unknown key 'bogus_key' in top level" "$TMP/reload.err" ||
-	fail "reload: FILE:LINE:COL of the unknown key not logged"
-grep -qF "$C2:8:28: site 'gamma': external_ip: '10.214.1.300' is not a numeric" "$TMP/reload.err" ||
-	fail "reload: FILE:LINE:COL of the bad address not logged"
-grep -qE "<3>error: $C2 is invalid \(errors above\); keeping the previous config" "$TMP/reload.err" ||
-	fail "reload: the 'keeping' line is not an error"
+expect_log -F "$TMP/reload.err" "$C2:6:1: unknown key 'bogus_key' in top level" "reload: FILE:LINE:COL of the unknown key"
+expect_log -F "$TMP/reload.err" "$C2:8:28: site 'gamma': external_ip: '10.214.1.300' is not a numeric" "reload: FILE:LINE:COL of the bad address"
+expect_log -E "$TMP/reload.err" "<3>error: $C2 is invalid \(errors above\); keeping the previous config" "reload: 'keeping the previous config' is an error"
 assert_eq 0 "$(csv_count "$R2" gamma)" "reload: rows of gamma (broken config not used)"
 # valid: beta renamed delta, alpha kept
 config "$C2" "$R2" 1 "{count: 3, interval: 0.05, timeout: 0.4}" \
@@ -148,7 +152,7 @@ kill -HUP "$RUN_PID"
 wait_csv_rows "$R2" delta 2 5 || fail "reload: no rows of the new site after a valid SIGHUP"
 stop_run reload
 assert_eq 0 "$rc" "reload: exit status"
-grep -q "config reloaded: 2 site(s), frequency 1 s" "$TMP/reload.err" || fail "reload: not logged"
+expect_log -F "$TMP/reload.err" "config reloaded: 2 site(s), frequency 1 s" "reload: new config logged"
 n_beta2=$(csv_count "$R2" beta)
 [ "$n_beta2" -le $((n_beta + 1)) ] ||
 	fail "reload: beta still tested after the reload ($n_beta -> $n_beta2 rows)"
@@ -179,10 +183,10 @@ assert_eq 0 "$rc" "overrun: exit status after SIGTERM during a site test"
 assert_near 0 "$took" 0.5 "overrun: seconds from SIGTERM to exit (site test aborted)"
 assert_eq 2 "$(csv_count "$R3" mute1)" "overrun: rows of mute1"
 assert_eq 1 "$(csv_count "$R3" mute2)" "overrun: rows of mute2 (the aborted test wrote none)"
-grep -qE "<4>warning: cycle 1 took 1\.[0-9]{3} s, longer than frequency 1 s; next cycle starts now \(1 overrun\(s\) so far\)" \
-	"$TMP/overrun.err" || fail "overrun: no warning for cycle 1"
-grep -qE "<4>warning: \[mute2\] site test aborted by signal; no row written" "$TMP/overrun.err" ||
-	fail "overrun: the aborted site test is not logged"
+expect_log -E "$TMP/overrun.err" \
+	"<4>warning: cycle 1 took 1\.[0-9]{3} s, longer than frequency 1 s; next cycle starts now \(1 overrun\(s\) so far\)" \
+	"overrun: warning for cycle 1"
+expect_log -E "$TMP/overrun.err" "<4>warning: \[mute2\] site test aborted by signal; no row written" "overrun: the aborted site test logged"
 mapfile -t starts < <(cycle_starts "$R3" mute1)
 # the 2nd cycle starts when the 1st ends (~1.8 s), not on the grid (2 s), not at once
 assert_near 1.8 "$(awk -v a="${starts[0]}" -v b="${starts[1]}" 'BEGIN { print b - a }')" \

@@ -108,7 +108,8 @@ static void overrides_replace_profile_fields(void **state)
 			 (char *)"{site}" };
 	char *names[] = { (char *)"myct" };
 	char *failed[] = { (char *)"DENIED" };
-	struct expect_step steps[] = { { (char *)"PIN:", (char *)"{password}", 5 } };
+	struct expect_step steps[] = { { (char *)"PIN:", (char *)"{password}", 5 },
+					{ (char *)"User:", (char *)"{username}", 0 } };
 	char err[256];
 
 	s.vpn.command = (char *)"/bin/true";
@@ -116,7 +117,7 @@ static void overrides_replace_profile_fields(void **state)
 	s.vpn.args = args; s.vpn.nargs = 3; s.vpn.has_args = 1;
 	s.vpn.process_names = names; s.vpn.nprocess_names = 1; s.vpn.has_process_names = 1;
 	s.vpn.failed = failed; s.vpn.nfailed = 1; s.vpn.has_failed = 1;
-	s.vpn.expect = steps; s.vpn.nexpect = 1; s.vpn.has_expect = 1;
+	s.vpn.expect = steps; s.vpn.nexpect = 2; s.vpn.has_expect = 1;
 	s.vpn.connected = (char *)"UP";
 	s.vpn.stop_command = (char *)"/opt/ct/stop";
 	assert_int_equal(profile_build(&s, "pw", &p, err, sizeof(err)), 0);
@@ -128,6 +129,8 @@ static void overrides_replace_profile_fields(void **state)
 	assert_string_equal(p.failed[0], "DENIED");
 	assert_null(p.failed_why);
 	assert_string_equal(p.steps[0].expect, "PIN:");
+	assert_string_equal(p.steps[0].send, "{password}");
+	assert_string_equal(p.steps[1].send, "monitor");
 	assert_string_equal(p.process_names[0], "myct");
 	assert_string_equal(p.stop_command, "/opt/ct/stop");
 	profile_free(&p);
