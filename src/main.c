@@ -153,7 +153,7 @@ static int cmd_once(const char *path, const char *const *only, size_t nonly)
 /* SIGHUP: a valid new config replaces the old one between cycles; an
  * invalid one is reported and the old one stays in force. */
 static void reload(const char *path, struct config **cfg, struct results **csv,
-		   struct schedule *sched)
+		   struct schedule *sched, struct site_env *env)
 {
 	struct config *fresh;
 
@@ -171,6 +171,8 @@ static void reload(const char *path, struct config **cfg, struct results **csv,
 	schedule_set_period(sched, fresh->frequency_s);
 	config_free(*cfg);
 	*cfg = fresh;
+	env->state_dir = fresh->state_dir;
+	vpn_remember_resolv(env);
 	log_info(NULL, "config reloaded: %zu site(s), frequency %g s",
 		 fresh->nsites, fresh->frequency_s);
 }
@@ -206,7 +208,7 @@ static int cmd_run(const char *path)
 		if (stop_flag)
 			break;
 		if (reload_flag) {
-			reload(path, &cfg, &csv, &sched);
+			reload(path, &cfg, &csv, &sched, &env);
 			continue;
 		}
 		if (monotonic_s() < sched.next_s)
