@@ -157,6 +157,40 @@ static int same_netns(long pid, const char *self_ns)
 	return strcmp(ns, self_ns) == 0;
 }
 
+/* Name match by comm, else by the executable's basename (a client may
+ * rename its comm). Cheap checks first: this runs over every process of the
+ * host twice per site test. */
+static int pid_matches(long pid, const char *const *names, size_t nnames)
+{
+	char path[64], comm[64], exe[512];
+	const char *base;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		if (n > 0) {
+			comm[n] = 0;
+			comm[strcspn(comm, "\n")] = 0;
+			if (comm_matches(comm, names, nnames))
+				return 1;
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%ld/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return 0;
+	exe[n] = 0;
+	/* " (deleted)" when the binary was replaced under it */
+	if (n > 10 && strcmp(exe + n - 10, " (deleted)") == 0)
+		exe[n - 10] = 0;
+	base = strrchr(exe, '/');
+	return name_matches(base ? base + 1 : exe, names, nnames);
+}
+
 size_t proc_find_by_name(const char *const *names, size_t nnames, pid_t *pids,
 			 size_t max)
 {
@@ -172,38 +206,14 @@ size_t proc_find_by_name(const char *const *names, size_t nnames, pid_t *pids,
 	if (len > 0)
 		self_ns[len] = 0;
 	while ((e = readdir(d)) && found < max) {
-		char path[64], comm[64] = "", exe[512];
 		char *end;
 		long pid = strtol(e->d_name, &end, 10);
-		ssize_t n;
-		FILE *f;
 
-		if (*end || pid <= 0 || pid == self || is_gone((pid_t)pid) ||
-		    (self_ns[0] && !same_netns(pid, self_ns)))
+		if (*end || pid <= 0 || pid == self || !pid_matches(pid, names, nnames))
 			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-		f = fopen(path, "re");
-		if (f) {
-			if (fgets(comm, sizeof(comm), f))
-				comm[strcspn(comm, "\n")] = 0;
-			fclose(f);
-		}
-		if (comm[0] && comm_matches(comm, names, nnames)) {
-			pids[found++] = (pid_t)pid;
+		if (is_gone((pid_t)pid) || (self_ns[0] && !same_netns(pid, self_ns)))
 			continue;
-		}
-		snprintf(path, sizeof(path), "/proc/%ld/exe", pid);
-		n = readlink(path, exe, sizeof(exe) - 1);
-		if (n > 0) {
-			const char *base;
-			exe[n] = 0;
-			/* " (deleted)" when the binary was replaced under it */
-			if (n > 10 && strcmp(exe + n - 10, " (deleted)") == 0)
-				exe[n - 10] = 0;
-			base = strrchr(exe, '/');
-			if (name_matches(base ? base + 1 : exe, names, nnames))
-				pids[found++] = (pid_t)pid;
-		}
+		pids[found++] = (pid_t)pid;
 	}
 	closedir(d);
 	return found;
