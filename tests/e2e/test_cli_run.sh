@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `epmon run`, the daemon, through the real binary (sites without `vpn:`, pinged directly):
 #   1. grid: frequency 1, 2 sites; SIGTERM once the 3rd cycle's rows are written: 3 rows per
-#      site, cycle starts 1 s apart (+-0.2), exit 0, cycles logged.
+#      site (4 if a slow machine began a 4th cycle), cycle starts 1 s apart (+-0.2), exit 0,
+#      cycles logged.
 #   2. SIGHUP: a broken config is logged as FILE:LINE:COL and the old one kept (rows go on);
 #      a valid new config (a site renamed) is used from the next cycle on.
 #   3. overrun: each site fits in `frequency` (config validation is per site) but two silent
@@ -143,7 +144,8 @@ wait_log "$TMP/reload.err" "keeping the previous config" 5 ||
 	fail "reload: no 'keeping the previous config' after SIGHUP with a broken config"
 kill -0 "$RUN_PID" 2>/dev/null || fail "reload: epmon died on a broken config"
 n_alpha=$(csv_count "$R2" alpha)
-wait_csv_rows "$R2" beta $((n_alpha + 2)) 5 || fail "reload: no rows with the old config after the broken reload"
+wait_csv_rows "$R2" beta $((n_alpha + 2)) 5 ||
+	fail "reload: no rows with the old config after the broken reload"
 expect_log -F "$TMP/reload.err" "$C2:5:1: unknown key 'bogus_key' in top level" \
 	"reload: FILE:LINE:COL of the unknown key"
 expect_log -F "$TMP/reload.err" "$C2:7:32: site 'gamma': external_ip: '10.214.1.300' is not a numeric" \
