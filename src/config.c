@@ -66,9 +66,7 @@ void config_free(struct config *cfg)
 	}
 	free(cfg->sites);
 	free(cfg->path);
-	free(cfg->logging.smtp_server);
-	free(cfg->logging.sender);
-	cfg_free_str_list(cfg->logging.recipients, cfg->logging.nrecipients);
+	cfg_smtp_free(&cfg->logging);
 	free(cfg->results_dir);
 	free(cfg->state_dir);
 	free(cfg);
@@ -119,37 +117,6 @@ void cfg_parse_ping(struct cfg_ctx *c, yaml_node_t *n, const char *where,
 	}
 }
 
-static void parse_logging(struct cfg_ctx *c, yaml_node_t *n,
-			  struct smtp_settings *l)
-{
-	static const char *const known[] = { "smtp_server", "smtp_port",
-		"sender", "recipients", NULL };
-	yaml_node_t *keys[4], *vals[4];
-	char what[96];
-
-	if (cfg_map(c, n, "logging", known, keys, vals) < 0)
-		return;
-	for (int i = 0; i < 4; i++) {
-		if (!vals[i]) {
-			if (i != 1) /* smtp_port has a default */
-				cfg_error(c, n, "missing required key '%s' in logging",
-					  known[i]);
-			continue;
-		}
-		cfg_what(what, sizeof(what), known[i], "logging");
-		if (i == 0)
-			cfg_get_str(c, vals[i], what, &l->smtp_server);
-		else if (i == 1)
-			cfg_get_int(c, vals[i], what, 1, 65535, &l->smtp_port);
-		else if (i == 2)
-			cfg_get_str(c, vals[i], what, &l->sender);
-		else if (cfg_get_str_list(c, vals[i], what, &l->recipients,
-					  &l->nrecipients) == 0 && !l->nrecipients)
-			cfg_error(c, vals[i], "%s is empty; list at least one "
-				  "address", what);
-	}
-}
-
 static void parse_results(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg)
 {
 	static const char *const known[] = { "directory", NULL };
@@ -177,7 +144,7 @@ static void parse_root(struct cfg_ctx *c, yaml_node_t *root, struct config *cfg)
 		cfg->frequency_s = 0;
 	}
 	if (vals[1])
-		parse_logging(c, vals[1], &cfg->logging);
+		cfg_parse_logging(c, vals[1], &cfg->logging);
 	if (vals[2])
 		parse_results(c, vals[2], cfg);
 	if (vals[3])
@@ -200,7 +167,7 @@ static struct config *config_new(struct cfg_ctx *c, const char *name)
 		return NULL;
 	}
 	cfg->path = cfg_strdup(c, name);
-	cfg->logging.smtp_port = 25;
+	cfg_smtp_defaults(&cfg->logging);
 	cfg->results_dir = cfg_strdup(c, DEFAULT_RESULTS_DIR);
 	cfg->state_dir = cfg_strdup(c, DEFAULT_RESULTS_DIR);
 	cfg->ping.count = 5;

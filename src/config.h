@@ -69,21 +69,51 @@ struct vpn_settings {
 	double teardown_timeout_s;  /* default 10 */
 };
 
+/* When to mail about a site: set under `logging`, overridden key by key by
+ * a site's `alert:` map. */
+struct alert_settings {
+	int failure_threshold;      /* consecutive failed cycles before DOWN; default 2 */
+	double reminder_interval_s; /* repeat DOWN while down; 0 (default): never */
+	int notify_recovery;        /* UP mail when an alerted site recovers; default 1 */
+};
+
 struct site {
 	char *name;
 	char *external_ip;      /* numeric IPv4 or IPv6 */
 	char *internal_ip;      /* numeric IPv4 or IPv6; NULL: no internal ping */
 	struct ping_settings ping;
 	struct vpn_settings vpn;
+	struct alert_settings alert; /* logging's, merged with the site's alert: */
 	int line;               /* where the site starts in the config, for messages */
 };
 
+enum smtp_security {
+	SMTP_SECURITY_NONE = 0, /* plain SMTP */
+	SMTP_SECURITY_STARTTLS, /* plain, then STARTTLS (required) */
+	SMTP_SECURITY_TLS,      /* TLS from the first byte (smtps) */
+};
+
+const char *smtp_security_name(enum smtp_security s);
+
+/* The `logging` map: where alert mails go and how they are sent. Without
+ * a `logging` map, smtp_server is NULL: alerts are logged, not mailed. */
 struct smtp_settings {
 	char *smtp_server;
 	int smtp_port;          /* default 25 */
 	char *sender;
 	char **recipients;
 	size_t nrecipients;
+	enum smtp_security security; /* default: tls on 465, starttls on 587, else none */
+	char *username;         /* AUTH; NULL: no AUTH */
+	char *password_file;    /* read at each send; first line, no newline */
+	char *password_env;     /* name of an environment variable of epmon */
+	char *ca_file;          /* CA bundle to verify the server; NULL: system's */
+	double connect_timeout_s;   /* default 10 */
+	double timeout_s;           /* whole SMTP conversation, default 30 */
+	double spool_max_age_s;     /* unsent longer: moved to spool/dead; default 7 d */
+	double retry_min_s;         /* first retry delay, doubled up to retry_max; 60 */
+	double retry_max_s;         /* default 1800 */
+	struct alert_settings alert; /* defaults of every site */
 };
 
 struct config {

@@ -40,6 +40,13 @@ int cfg_get_str(struct cfg_ctx *c, yaml_node_t *n, const char *what, char **out)
 int cfg_get_num(struct cfg_ctx *c, yaml_node_t *n, const char *what, double *out);
 int cfg_get_int(struct cfg_ctx *c, yaml_node_t *n, const char *what,
 		long min, long max, int *out);
+/* 1/0 from true/false, yes/no, on/off (unquoted). */
+int cfg_get_bool(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *out);
+/* Seconds, >= 0: a plain number, or a string of number+unit parts with
+ * units s, m, h, d ("90s", "30m", "4h", "1h30m", "7d"). With off_ok, the
+ * words off/false/no mean 0. */
+int cfg_get_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what,
+		     int off_ok, double *out);
 /* A list of strings; a single string counts as a list of one. */
 int cfg_get_str_list(struct cfg_ctx *c, yaml_node_t *n, const char *what,
 		     char ***out, size_t *count);
@@ -49,6 +56,13 @@ void cfg_free_str_list(char **list, size_t count);
 /* ping: map merged key by key over *p (which holds the defaults). */
 void cfg_parse_ping(struct cfg_ctx *c, yaml_node_t *n, const char *where,
 		    struct ping_settings *p);
+
+/* config_alert.c: the logging: map, and a site's alert: map merged over *a. */
+void cfg_parse_logging(struct cfg_ctx *c, yaml_node_t *n, struct smtp_settings *l);
+void cfg_parse_alert(struct cfg_ctx *c, yaml_node_t *n, const char *where,
+		     struct alert_settings *a);
+void cfg_smtp_defaults(struct smtp_settings *l);
+void cfg_smtp_free(struct smtp_settings *l);
 
 /* config_site.c */
 void cfg_parse_sites(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg);

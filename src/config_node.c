@@ -330,3 +330,86 @@ int cfg_get_str_list(struct cfg_ctx *c, yaml_node_t *n, const char *what,
 	*count = len;
 	return 0;
 }
+
+int cfg_get_bool(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *out)
+{
+	static const char *const yes[] = { "y", "yes", "true", "on", NULL };
+	const char *s = cfg_scalar(n);
+
+	if (!is_bool(n)) {
+		cfg_error(c, n, "%s must be true or false, got %s%s%s%s", what,
+			  node_kind(n), s ? " '" : "", s ? s : "", s ? "'" : "");
+		return -1;
+	}
+	*out = 0;
+	for (size_t i = 0; yes[i]; i++)
+		if (!strcasecmp(s, yes[i]))
+			*out = 1;
+	return 0;
+}
+
+/* "1h30m" -> 5400; -1 unless the whole text is number+unit parts. */
+static double parse_units(const char *s)
+{
+	double total = 0;
+
+	if (!*s)
+		return -1;
+	while (*s) {
+		char *end;
+		double v;
+
+		if (!(*s >= '0' && *s <= '9'))
+			return -1;
+		v = strtod(s, &end);
+		if (end == s)
+			return -1;
+		if (!strncmp(end, "min", 3))
+			v *= 60, end += 3;
+		else if (*end == 's')
+			end++;
+		else if (*end == 'm')
+			v *= 60, end++;
+		else if (*end == 'h')
+			v *= 3600, end++;
+		else if (*end == 'd')
+			v *= 86400, end++;
+		else
+			return -1;
+		total += v;
+		s = end;
+	}
+	return total;
+}
+
+int cfg_get_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what,
+		     int off_ok, double *out)
+{
+	const char *s = cfg_scalar(n);
+	double v;
+
+	if (off_ok && is_bool(n) && (!strcasecmp(s, "off") || !strcasecmp(s, "no") ||
+				     !strcasecmp(s, "n") || !strcasecmp(s, "false"))) {
+		*out = 0;
+		return 0;
+	}
+	/* A bare number (plain, unquoted) is seconds, as everywhere else. */
+	if (!s || is_null(n) || is_bool(n) || parse_decimal(s, &v) == 0) {
+		if (cfg_get_num(c, n, what, &v) < 0)
+			return -1;
+		if (v < 0) {
+			cfg_error(c, n, "%s must not be negative, got %s", what, s);
+			return -1;
+		}
+		*out = v;
+		return 0;
+	}
+	v = parse_units(s);
+	if (v < 0) {
+		cfg_error(c, n, "%s must be seconds or a duration like 90s, 30m, "
+			  "4h, 1h30m, 7d; got '%s'", what, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}

@@ -52,13 +52,14 @@ static void parse_site(struct cfg_ctx *c, yaml_node_t *n, const char *label,
 		       const struct config *cfg, struct site *s)
 {
 	static const char *const known[] = { "name", "external_ip",
-		"internal_ip", "ping", "vpn", NULL };
-	yaml_node_t *keys[5], *vals[5];
+		"internal_ip", "ping", "vpn", "alert", NULL };
+	yaml_node_t *keys[6], *vals[6];
 	char where[128], what[160];
 	int bad_ip = 0;
 
 	s->line = (int)n->start_mark.line + 1;
 	s->ping = cfg->ping;
+	s->alert = cfg->logging.alert;
 	if (cfg_map(c, n, label, known, keys, vals) < 0)
 		return;
 	for (int i = 0; i < 2; i++)
@@ -91,6 +92,10 @@ static void parse_site(struct cfg_ctx *c, yaml_node_t *n, const char *label,
 			cfg_error(c, n, "missing required key 'internal_ip' in %s "
 				  "(needed with vpn: the address pinged through "
 				  "the tunnel)", label);
+	}
+	if (vals[5]) {
+		snprintf(where, sizeof(where), "alert of %s", label);
+		cfg_parse_alert(c, vals[5], where, &s->alert);
 	}
 	if (!bad_ip)
 		check_budget(c, n, label, s, cfg->frequency_s);

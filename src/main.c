@@ -11,6 +11,7 @@
 #include "config.h"
 #include "cycle.h"
 #include "log.h"
+#include "notify.h"
 #include "results.h"
 #include "schedule.h"
 #include "site.h"
@@ -48,6 +49,8 @@ static void usage(FILE *out)
 		"  run [-c FILE]                  run cycles every `frequency` seconds until SIGTERM\n"
 		"  once [-c FILE] [--site NAME]   run one cycle, print a table; exit 0 all OK, 1 any failed\n"
 		"  check-config [-c FILE]         validate the config; exit 0 valid, 2 invalid\n"
+		"  test-email [-c FILE]           send a test alert mail now, print the SMTP conversation;\n"
+		"                                 exit 0 accepted by the server, 1 not\n"
 		"\n"
 		"options:\n"
 		"  -c, --config FILE   config file (default ./config.yml, then /etc/epmon/config.yml)\n"
@@ -118,6 +121,20 @@ static int cmd_check_config(const char *path)
 	return 0;
 }
 
+/* Sends a test mail synchronously: the first thing to run after writing
+ * the logging: section. */
+static int cmd_test_email(const char *path)
+{
+	struct config *cfg = load_config(path);
+	int rc;
+
+	if (!cfg)
+		return EXIT_USAGE;
+	rc = notifier_test_email(cfg, stdout);
+	config_free(cfg);
+	return rc;
+}
+
 static int cmd_once(const char *path, const char *const *only, size_t nonly)
 {
 	struct config *cfg = load_config(path);
@@ -153,7 +170,8 @@ static int cmd_once(const char *path, const char *const *only, size_t nonly)
 /* SIGHUP: a valid new config replaces the old one between cycles; an
  * invalid one is reported and the old one stays in force. */
 static void reload(const char *path, struct config **cfg, struct results **csv,
-		   struct schedule *sched, struct site_env *env)
+		   struct schedule *sched, struct site_env *env,
+		   struct notifier *alerts)
 {
 	struct config *fresh;
 
@@ -173,6 +191,8 @@ static void reload(const char *path, struct config **cfg, struct results **csv,
 	*cfg = fresh;
 	env->state_dir = fresh->state_dir;
 	vpn_remember_resolv(env);
+	if (alerts)
+		notifier_reload(alerts, fresh);
 	log_info(NULL, "config reloaded: %zu site(s), frequency %g s",
 		 fresh->nsites, fresh->frequency_s);
 }
@@ -183,6 +203,7 @@ static int cmd_run(const char *path)
 	struct site_env env = { .stop = &stop_flag };
 	struct schedule sched;
 	struct results *csv;
+	struct notifier *alerts;
 	sigset_t block, unblocked;
 	unsigned long cycles = 0, overruns = 0;
 
@@ -198,6 +219,8 @@ static int cmd_run(const char *path)
 	csv = results_new(cfg->results_dir);
 	env.state_dir = cfg->state_dir;
 	vpn_remember_resolv(&env);
+	/* Alert state, spool and the mail sender thread (signals stay here). */
+	alerts = notifier_new(cfg);
 	log_info(NULL, "epmon %s started: %zu site(s), frequency %g s, results in %s",
 		 EPMON_VERSION, cfg->nsites, cfg->frequency_s, cfg->results_dir);
 	schedule_init(&sched, cfg->frequency_s, monotonic_s());
@@ -208,7 +231,7 @@ static int cmd_run(const char *path)
 		if (stop_flag)
 			break;
 		if (reload_flag) {
-			reload(path, &cfg, &csv, &sched, &env);
+			reload(path, &cfg, &csv, &sched, &env, alerts);
 			continue;
 		}
 		if (monotonic_s() < sched.next_s)
@@ -221,6 +244,9 @@ static int cmd_run(const char *path)
 		cycles++;
 		log_info(NULL, "cycle %lu: %zu site(s), %zu failed, %.3f s", cycles,
 			 rep.nresults, rep.nfailed, rep.duration_s);
+		/* Rows are written: alert mails go to the spool, sent in background. */
+		if (alerts)
+			notifier_after_cycle(alerts, cfg, &rep);
 		if (schedule_advance(&sched, monotonic_s())) {
 			overruns++;
 			log_warn(NULL, "cycle %lu took %.3f s, longer than frequency %g s; "
@@ -230,6 +256,7 @@ static int cmd_run(const char *path)
 		cycle_report_free(&rep);
 	}
 	log_info(NULL, "stopping on signal %d after %lu cycle(s)", (int)stop_signal, cycles);
+	notifier_free(alerts);
 	results_free(csv);
 	config_free(cfg);
 	return 0;
@@ -291,6 +318,8 @@ int main(int argc, char **argv)
 		rc = cmd_once(path, only, nonly);
 	else if (strcmp(command, "check-config") == 0 && nonly == 0)
 		rc = cmd_check_config(path);
+	else if (strcmp(command, "test-email") == 0 && nonly == 0)
+		rc = cmd_test_email(path);
 	else {
 		fprintf(stderr, "epmon: unknown command '%s'%s\n", command,
 			nonly ? " (or --site given where it does not apply)" : "");

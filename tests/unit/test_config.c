@@ -227,7 +227,7 @@ static void unknown_key_site(void **state)
 {
 	expect_error("frequency: 300\n" SITE "    interal_ip: 10.0.0.1\n",
 		     "t.yml:5:5: ", "unknown key 'interal_ip' in site 'paris' "
-		     "(known: name, external_ip, internal_ip, ping, vpn)");
+		     "(known: name, external_ip, internal_ip, ping, vpn, alert)");
 }
 
 static void unknown_key_vpn(void **state)
@@ -493,6 +493,165 @@ static void password_file_readable_by_others_warns(void **state)
 	unlink(pw);
 }
 
+/* logging: every SMTP and alert key; a site's alert: merged key by key. */
+static void logging_and_alert_keys(void **state)
+{
+	char pw[64], *text;
+	struct config_diag d;
+
+	make_file(pw, "secret\n", 0600);
+	assert_true(asprintf(&text,
+		"frequency: 300\n"
+		"logging:\n"
+		"  smtp_server: mail.example.com\n"
+		"  smtp_port: 2525\n"
+		"  sender: epmon@example.com\n"
+		"  recipients: noc@example.com\n"
+		"  security: tls\n"
+		"  username: monitor\n"
+		"  password_file: %s\n"
+		"  ca_file: %s\n"
+		"  connect_timeout: 5\n"
+		"  timeout: 1m\n"
+		"  spool_max_age: 2d\n"
+		"  retry_min: 30s\n"
+		"  retry_max: \"1h\"\n"
+		"  failure_threshold: 3\n"
+		"  reminder_interval: 4h30m\n"
+		"  notify_recovery: false\n"
+		"sites:\n"
+		"  - name: paris\n"
+		"    external_ip: 192.0.2.1\n"
+		"    alert: {failure_threshold: 5, notify_recovery: yes}\n"
+		"  - name: lyon\n"
+		"    external_ip: 192.0.2.2\n"
+		"    alert: {reminder_interval: off}\n"
+		"  - name: nice\n"
+		"    external_ip: 192.0.2.3\n", pw, pw) > 0);
+	struct config *cfg = expect_ok(text, &d);
+	const struct smtp_settings *l = &cfg->logging;
+
+	assert_int_equal(d.nwarnings, 0);
+	assert_int_equal(l->smtp_port, 2525);
+	assert_int_equal(l->security, SMTP_SECURITY_TLS);
+	assert_string_equal(smtp_security_name(l->security), "tls");
+	assert_string_equal(l->username, "monitor");
+	assert_string_equal(l->password_file, pw);
+	assert_null(l->password_env);
+	assert_string_equal(l->ca_file, pw);
+	assert_true(l->connect_timeout_s == 5 && l->timeout_s == 60);
+	assert_true(l->spool_max_age_s == 2 * 86400);
+	assert_true(l->retry_min_s == 30 && l->retry_max_s == 3600);
+	assert_int_equal(l->alert.failure_threshold, 3);
+	assert_true(l->alert.reminder_interval_s == 4 * 3600 + 30 * 60);
+	assert_false(l->alert.notify_recovery);
+	const struct alert_settings *a = &config_find_site(cfg, "paris")->alert;
+	assert_int_equal(a->failure_threshold, 5);
+	assert_true(a->reminder_interval_s == 16200);
+	assert_true(a->notify_recovery);
+	a = &config_find_site(cfg, "lyon")->alert;
+	assert_int_equal(a->failure_threshold, 3);
+	assert_true(a->reminder_interval_s == 0);
+	assert_false(a->notify_recovery);
+	a = &config_find_site(cfg, "nice")->alert;
+	assert_int_equal(a->failure_threshold, 3);
+	assert_true(a->reminder_interval_s == 16200);
+	config_free(cfg);
+	config_diag_free(&d);
+	free(text);
+	unlink(pw);
+}
+
+static void logging_defaults(void **state)
+{
+	static const struct { int port; enum smtp_security sec; } ports[] = {
+		{ 25, SMTP_SECURITY_NONE }, { 587, SMTP_SECURITY_STARTTLS },
+		{ 465, SMTP_SECURITY_TLS }, { 2525, SMTP_SECURITY_NONE } };
+	struct config_diag d;
+	char text[256];
+
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(text, sizeof(text), "frequency: 60\nlogging: {smtp_server: m, "
+			 "smtp_port: %d, sender: a@b, recipients: c@d}\n" SITE,
+			 ports[i].port);
+		struct config *cfg = expect_ok(text, &d);
+		assert_int_equal(cfg->logging.security, ports[i].sec);
+		config_free(cfg);
+		config_diag_free(&d);
+	}
+	/* no logging: alerts are only logged, with the default thresholds */
+	struct config *cfg = expect_ok("frequency: 60\n" SITE, &d);
+	const struct smtp_settings *l = &cfg->logging;
+	assert_null(l->smtp_server);
+	assert_null(l->username);
+	assert_true(l->connect_timeout_s == 10 && l->timeout_s == 30);
+	assert_true(l->spool_max_age_s == 7 * 86400);
+	assert_true(l->retry_min_s == 60 && l->retry_max_s == 1800);
+	assert_int_equal(cfg->sites[0].alert.failure_threshold, 2);
+	assert_true(cfg->sites[0].alert.reminder_interval_s == 0);
+	assert_true(cfg->sites[0].alert.notify_recovery);
+	config_free(cfg);
+	config_diag_free(&d);
+}
+
+#define LOGGING "frequency: 60\nlogging:\n  smtp_server: m\n  sender: a@b\n" \
+	"  recipients: c@d\n"
+
+static void bad_logging_values(void **state)
+{
+	expect_error(LOGGING "  security: ssl\n" SITE, "t.yml:6:13: ",
+		     "'security' in logging must be none, starttls or tls, got 'ssl'");
+	expect_error(LOGGING "  reminder_interval: 4x\n" SITE, "t.yml:6:22: ",
+		     "'reminder_interval' in logging must be seconds or a duration "
+		     "like 90s, 30m, 4h, 1h30m, 7d; got '4x'");
+	expect_error(LOGGING "  reminder_interval: -5\n" SITE, "t.yml:6:22: ",
+		     "'reminder_interval' in logging must not be negative");
+	expect_error(LOGGING "  spool_max_age: 0\n" SITE, "t.yml:6:18: ",
+		     "'spool_max_age' in logging must be more than 0 seconds");
+	expect_error(LOGGING "  timeout: h\n" SITE, "t.yml:6:12: ",
+		     "'timeout' in logging must be seconds or a duration");
+	expect_error(LOGGING "  notify_recovery: maybe\n" SITE, "t.yml:6:20: ",
+		     "'notify_recovery' in logging must be true or false, got a "
+		     "scalar 'maybe'");
+	expect_error(LOGGING "  failure_threshold: 0\n" SITE, "t.yml:6:22: ",
+		     "'failure_threshold' in logging must be between 1 and 1000000");
+	expect_error(LOGGING "  retry_min: 10m\n  retry_max: 5m\n" SITE, "t.yml:7:14: ",
+		     "logging: retry_max (300 s) must not be less than retry_min (600 s)");
+	expect_error(LOGGING "  username: u\n  security: tls\n" SITE, "t.yml:3:3: ",
+		     "missing required key 'password_file' or 'password_env' in "
+		     "logging (needed with username)");
+	expect_error(LOGGING "  password_env: X\n  security: tls\n" SITE, "t.yml:6:17: ",
+		     "logging: a password needs 'username' too");
+	expect_error(LOGGING "  username: u\n  password_env: HOME\n  password_file: "
+		     "/etc/hostname\n  security: tls\n" SITE, "t.yml:7:17: ",
+		     "logging: set only one of password_file and password_env");
+	expect_error(LOGGING "  ca_file: /nonexistent/ca.pem\n" SITE, "t.yml:6:12: ",
+		     "logging: cannot read ca_file /nonexistent/ca.pem");
+	expect_error(LOGGING SITE "    alert: {failure_threshold: 2, reminder: 1h}\n",
+		     "t.yml:9:35: ", "unknown key 'reminder' in alert of site 'paris' "
+		     "(known: failure_threshold, reminder_interval, notify_recovery)");
+	expect_error(LOGGING SITE "    alert: {failure_threshold: two}\n",
+		     "t.yml:9:32: ", "'failure_threshold' in alert of site 'paris' "
+		     "must be a number, got 'two'");
+}
+
+static void logging_warnings(void **state)
+{
+	struct config_diag d;
+	struct config *cfg;
+
+	unsetenv("EPMON_TEST_SMTP_PW");
+	cfg = expect_ok(LOGGING "  username: u\n  password_env: EPMON_TEST_SMTP_PW\n" SITE, &d);
+	assert_int_equal(d.nwarnings, 2);
+	assert_string_equal(d.warnings[0], "t.yml:6:13: logging: username with security "
+			    "none: the SMTP password would cross the network in clear "
+			    "text; use starttls or tls");
+	assert_string_equal(d.warnings[1], "t.yml:7:17: logging: environment variable "
+			    "EPMON_TEST_SMTP_PW is not set; set it in epmon's environment");
+	config_free(cfg);
+	config_diag_free(&d);
+}
+
 static void load_from_file(void **state)
 {
 	char path[64], want[160];
@@ -595,6 +754,10 @@ int main(void)
 		cmocka_unit_test(load_from_file),
 		cmocka_unit_test(truncated_configs_fail_cleanly),
 		cmocka_unit_test(small_helpers),
+		cmocka_unit_test(logging_and_alert_keys),
+		cmocka_unit_test(logging_defaults),
+		cmocka_unit_test(bad_logging_values),
+		cmocka_unit_test(logging_warnings),
 	};
 
 	setenv("EPMON_TEST_PW", "x", 1); /* password_env warns when unset */

@@ -1,0 +1,242 @@
+/* The alert state on disk: DIR/alert-state, one line per record:
+ *   site NAME STATUS FAILURES FAILING_SINCE ALERTED_AT LAST_MAIL_AT REMINDERS DOWN_ID
+ *   sample NAME AT OK STEP EXTERNAL_MS LOGIN_MS INTERNAL_MS DETAIL
+ * Text fields are %XX-escaped (space, %, control bytes) and "-" when empty:
+ * a human can read it, and a partial or foreign line is easy to reject. */
+#include "alert.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "log.h"
+#include "utf8.h"
+
+#define HEADER "# epmon alert state v1; rewritten after every cycle\n"
+
+static void put_text(FILE *f, const char *s)
+{
+	if (!*s || !strcmp(s, "-")) {
+		fputs(*s ? "%2D" : "-", f);
+		return;
+	}
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p <= ' ' || *p == '%' || *p == 0x7f)
+			fprintf(f, "%%%02X", *p);
+		else
+			fputc(*p, f);
+	}
+}
+
+/* Decodes in place; "-" is the empty string. */
+static void get_text(char *s)
+{
+	char *out = s;
+
+	if (!strcmp(s, "-")) {
+		*s = '\0';
+		return;
+	}
+	for (char *p = s; *p; p++) {
+		unsigned hex;
+		if (*p == '%' && sscanf(p + 1, "%2x", &hex) == 1 && p[1] && p[2]) {
+			*out++ = (char)hex;
+			p += 2;
+		} else {
+			*out++ = *p;
+		}
+	}
+	*out = '\0';
+}
+
+static void put_site(FILE *f, const struct alert_site *s)
+{
+	fprintf(f, "site %s %s %d %lld %lld %lld %d ", s->name,
+		alert_status_name(s->status), s->failures,
+		(long long)s->failing_since, (long long)s->alerted_at,
+		(long long)s->last_mail_at, s->reminders);
+	put_text(f, s->down_id);
+	fputc('\n', f);
+	for (size_t i = 0; i < s->nhistory; i++) {
+		const struct alert_sample *x = &s->history[i];
+		fprintf(f, "sample %s %lld %d %s %.3f %.3f %.3f ", s->name,
+			(long long)x->at, x->ok,
+			x->failed_step ? site_step_name(x->failed_step) : "-",
+			x->external_ms, x->login_ms, x->internal_ms);
+		put_text(f, x->detail);
+		fputc('\n', f);
+	}
+}
+
+/* mkstemp-free: one writer (the daemon's main thread) per directory. */
+int alert_state_save(const struct alert_state *st, const char *dir)
+{
+	char path[4096], tmp[4096];
+	FILE *f;
+	int fd, err = 0;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, ALERT_STATE_FILE) >=
+	    (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, ALERT_STATE_FILE) >=
+	    (int)sizeof(tmp)) {
+		log_error(NULL, "state directory name too long (%zu bytes): %.64s...",
+			  strlen(dir), dir);
+		return -1;
+	}
+	if (mkdir_p(dir, 0755) < 0) {
+		log_error(NULL, "cannot create state directory %s: %s", dir,
+			  strerror(errno));
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		log_error(NULL, "cannot write alert state %s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	fputs(HEADER, f);
+	for (size_t i = 0; i < alert_count(st); i++)
+		put_site(f, alert_at(st, i));
+	if (fflush(f) != 0 || fsync(fd) < 0)
+		err = errno;
+	if (fclose(f) != 0 && !err)
+		err = errno;
+	if (!err && rename(tmp, path) < 0)
+		err = errno;
+	if (err) {
+		log_error(NULL, "cannot write alert state %s: %s", path, strerror(err));
+		unlink(tmp);
+		return -1;
+	}
+	/* The rename is durable only once the directory is synced. */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	return 0;
+}
+
+static int parse_status(const char *s, enum alert_status *out)
+{
+	for (int i = ALERT_OK; i <= ALERT_RECOVERED; i++) {
+		if (!strcmp(s, alert_status_name((enum alert_status)i))) {
+			*out = (enum alert_status)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int parse_step(const char *s, enum site_step *out)
+{
+	if (!strcmp(s, "-")) {
+		*out = STEP_NONE;
+		return 0;
+	}
+	for (int i = STEP_EXTERNAL_PING; i <= STEP_TEARDOWN; i++) {
+		if (!strcmp(s, site_step_name((enum site_step)i))) {
+			*out = (enum site_step)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Splits line into at most max space-separated fields; returns the count. */
+static int split(char *line, char **fields, int max)
+{
+	char *save = NULL, *tok;
+	int n = 0;
+
+	line[strcspn(line, "\n")] = '\0';
+	for (tok = strtok_r(line, " ", &save); tok && n < max;
+	     tok = strtok_r(NULL, " ", &save))
+		fields[n++] = tok;
+	return tok ? max + 1 : n;
+}
+
+static int load_site(struct alert_state *st, char **f)
+{
+	struct alert_site *s;
+	enum alert_status status;
+
+	if (parse_status(f[2], &status) < 0 || !(s = alert_state_add(st, f[1])))
+		return -1;
+	s->status = status;
+	s->failures = atoi(f[3]);
+	s->failing_since = (time_t)strtoll(f[4], NULL, 10);
+	s->alerted_at = (time_t)strtoll(f[5], NULL, 10);
+	s->last_mail_at = (time_t)strtoll(f[6], NULL, 10);
+	s->reminders = atoi(f[7]);
+	get_text(f[8]);
+	utf8_copy(s->down_id, sizeof(s->down_id), f[8]);
+	return 0;
+}
+
+static int load_sample(struct alert_state *st, char **f)
+{
+	struct alert_sample x = { 0 };
+	struct alert_site *s;
+
+	if (parse_step(f[4], &x.failed_step) < 0 || !(s = alert_state_add(st, f[1])))
+		return -1;
+	x.at = (time_t)strtoll(f[2], NULL, 10);
+	x.ok = atoi(f[3]) != 0;
+	x.external_ms = strtod(f[5], NULL);
+	x.login_ms = strtod(f[6], NULL);
+	x.internal_ms = strtod(f[7], NULL);
+	get_text(f[8]);
+	utf8_copy(x.detail, sizeof(x.detail), f[8]);
+	if (s->nhistory == ALERT_HISTORY) {
+		memmove(&s->history[0], &s->history[1],
+			(ALERT_HISTORY - 1) * sizeof(x));
+		s->nhistory--;
+	}
+	s->history[s->nhistory++] = x;
+	return 0;
+}
+
+struct alert_state *alert_state_load(const char *dir)
+{
+	struct alert_state *st = alert_state_new();
+	char path[4096], *line = NULL, *f[10];
+	size_t cap = 0;
+	unsigned lineno = 0;
+	FILE *in;
+
+	if (!st)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/%s", dir, ALERT_STATE_FILE);
+	in = fopen(path, "re");
+	if (!in) {
+		if (errno != ENOENT)
+			log_error(NULL, "cannot read alert state %s: %s; starting "
+				  "with every site OK", path, strerror(errno));
+		return st;
+	}
+	while (getline(&line, &cap, in) > 0) {
+		int n, bad;
+		lineno++;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		n = split(line, f, 9);
+		if (n == 9 && !strcmp(f[0], "site"))
+			bad = load_site(st, f);
+		else if (n == 9 && !strcmp(f[0], "sample"))
+			bad = load_sample(st, f);
+		else
+			bad = -1;
+		if (bad)
+			log_warn(NULL, "%s:%u: unreadable alert state line; skipped",
+				 path, lineno);
+	}
+	free(line);
+	fclose(in);
+	return st;
+}

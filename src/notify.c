@@ -1,0 +1,251 @@
+/* Alerting in the daemon (see notify.h). */
+#include "notify.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mail.h"
+#include "sender.h"
+#include "smtp.h"
+#include "spool.h"
+
+/* A composed mail the spool could not take yet (disk full, read-only). */
+struct pending {
+	char site[64];
+	char kind[16];
+	char *text;
+	size_t len;
+};
+
+struct notifier {
+	struct alert_state *state;
+	struct spool *spool;        /* the main thread's: adds only */
+	struct sender *sender;      /* NULL without logging: */
+	int curl_ready;
+	char hostname[256];
+	struct pending *pending;
+	size_t npending;
+	int save_failed;            /* the last state save failed */
+};
+
+static const char *kind_file_name(enum alert_kind k)
+{
+	return k == ALERT_DOWN ? "down" : k == ALERT_UP ? "up" : "reminder";
+}
+
+struct notifier *notifier_new(const struct config *cfg)
+{
+	struct notifier *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	if (gethostname(n->hostname, sizeof(n->hostname) - 1) < 0)
+		snprintf(n->hostname, sizeof(n->hostname), "localhost");
+	n->state = alert_state_load(cfg->state_dir);
+	n->spool = spool_new(cfg->state_dir);
+	if (!n->state || !n->spool || alert_state_sync(n->state, cfg) < 0) {
+		log_error(NULL, "out of memory loading the alert state");
+		notifier_free(n);
+		return NULL;
+	}
+	for (size_t i = 0; i < alert_count(n->state); i++) {
+		const struct alert_site *s = alert_at(n->state, i);
+		if (s->status == ALERT_ALERTED || s->status == ALERT_FAILING)
+			log_info(s->name, "alert state restored: %s, %d failed cycle(s)",
+				 alert_status_name(s->status), s->failures);
+	}
+	if (smtp_global_init() < 0)
+		log_error(NULL, "cannot initialise libcurl: alert mails stay in the spool");
+	else
+		n->curl_ready = 1;
+	if (n->curl_ready && cfg->logging.smtp_server)
+		n->sender = sender_start(&cfg->logging, cfg->state_dir, n->hostname);
+	return n;
+}
+
+static void log_event(const struct alert_event *ev, const char *subject)
+{
+	if (ev->kind == ALERT_UP)
+		log_info(ev->site.name, "alert: %s", subject);
+	else
+		log_warn(ev->site.name, "alert: %s", subject);
+}
+
+static void keep_pending(struct notifier *n, const char *site, const char *kind,
+			 char *text, size_t len)
+{
+	struct pending *grown;
+
+	if (n->npending >= NOTIFY_PENDING_MAX ||
+	    !(grown = realloc(n->pending, (n->npending + 1) * sizeof(*grown)))) {
+		log_error(site, "alert mail lost: the spool is unwritable and %zu "
+			  "mail(s) already wait in memory", n->npending);
+		free(text);
+		return;
+	}
+	n->pending = grown;
+	snprintf(grown[n->npending].site, sizeof(grown->site), "%s", site);
+	snprintf(grown[n->npending].kind, sizeof(grown->kind), "%s", kind);
+	grown[n->npending].text = text;
+	grown[n->npending].len = len;
+	n->npending++;
+}
+
+/* Mails that could not be spooled earlier go first, in order. */
+static void flush_pending(struct notifier *n, time_t now)
+{
+	size_t done = 0;
+
+	while (done < n->npending) {
+		struct pending *p = &n->pending[done];
+		if (spool_add(n->spool, p->site, p->kind, p->text, p->len, now, NULL) < 0)
+			break;
+		free(p->text);
+		done++;
+	}
+	if (done) {
+		memmove(n->pending, n->pending + done,
+			(n->npending - done) * sizeof(*n->pending));
+		n->npending -= done;
+		log_info(NULL, "%zu alert mail(s) kept in memory are now in the spool", done);
+	}
+}
+
+static void spool_event(struct notifier *n, const struct config *cfg,
+			const struct alert_event *ev, time_t now)
+{
+	const char *kind = kind_file_name(ev->kind);
+	char msgid[MAIL_ID_MAX];
+	size_t len = 0;
+	char *text = mail_compose(ev, config_find_site(cfg, ev->site.name),
+				  &cfg->logging, n->hostname, now, msgid, &len);
+
+	if (!text) {
+		log_error(ev->site.name, "out of memory composing the %s mail", kind);
+		return;
+	}
+	if (ev->kind == ALERT_DOWN)
+		alert_set_down_id(n->state, ev->site.name, msgid);
+	if (n->npending == 0 &&
+	    spool_add(n->spool, ev->site.name, kind, text, len, now, NULL) == 0) {
+		free(text);
+		return;
+	}
+	keep_pending(n, ev->site.name, kind, text, len);
+}
+
+void notifier_after_cycle(struct notifier *n, const struct config *cfg,
+			  const struct cycle_report *rep)
+{
+	struct alert_event *evs = NULL;
+	size_t nev = 0;
+	time_t now = time(NULL);
+	int mail = cfg->logging.smtp_server != NULL;
+
+	if (alert_update(n->state, cfg, rep->results, rep->nresults, now,
+			 &evs, &nev) < 0)
+		log_error(NULL, "out of memory updating the alert state");
+	if (mail && n->npending)
+		flush_pending(n, now);
+	for (size_t i = 0; i < nev; i++) {
+		char subject[512];
+		mail_subject(&evs[i], subject, sizeof(subject));
+		log_event(&evs[i], subject);
+		if (mail)
+			spool_event(n, cfg, &evs[i], now);
+	}
+	free(evs);
+	if (alert_state_save(n->state, cfg->state_dir) < 0) {
+		n->save_failed = 1;
+	} else if (n->save_failed) {
+		n->save_failed = 0;
+		log_info(NULL, "alert state saved again in %s", cfg->state_dir);
+	}
+	if (n->sender)
+		sender_wake(n->sender);
+}
+
+void notifier_reload(struct notifier *n, const struct config *cfg)
+{
+	struct spool *sp = spool_new(cfg->state_dir);
+
+	if (alert_state_sync(n->state, cfg) < 0)
+		log_error(NULL, "out of memory updating the alert state");
+	if (sp) {
+		spool_free(n->spool);
+		n->spool = sp;
+	}
+	if (n->sender)
+		sender_configure(n->sender, &cfg->logging, cfg->state_dir);
+	else if (n->curl_ready && cfg->logging.smtp_server)
+		n->sender = sender_start(&cfg->logging, cfg->state_dir, n->hostname);
+}
+
+void notifier_free(struct notifier *n)
+{
+	if (!n)
+		return;
+	/* A sender still in a conversation keeps libcurl: no global cleanup. */
+	if (sender_stop(n->sender, NOTIFY_STOP_WAIT_S) == 0 && n->curl_ready)
+		smtp_global_cleanup();
+	for (size_t i = 0; i < n->npending; i++) {
+		log_error(n->pending[i].site, "%s alert mail lost at exit: the spool "
+			  "was unwritable", n->pending[i].kind);
+		free(n->pending[i].text);
+	}
+	free(n->pending);
+	spool_free(n->spool);
+	alert_state_free(n->state);
+	free(n);
+}
+
+const struct alert_state *notifier_alerts(const struct notifier *n)
+{
+	return n->state;
+}
+
+size_t notifier_spooled(const struct notifier *n)
+{
+	return spool_count(n->spool) + n->npending;
+}
+
+int notifier_test_email(const struct config *cfg, FILE *out)
+{
+	const struct smtp_settings *smtp = &cfg->logging;
+	struct smtp_outcome res;
+	char host[256], msgid[MAIL_ID_MAX];
+	size_t len = 0;
+	char *text;
+
+	if (!smtp->smtp_server) {
+		fprintf(out, "FAILED: %s has no logging: section (smtp_server, "
+			"sender, recipients); nothing to test\n", cfg->path);
+		return 1;
+	}
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	text = mail_compose_test(smtp, host, time(NULL), msgid, &len);
+	if (!text || smtp_global_init() < 0) {
+		free(text);
+		fprintf(out, "FAILED: out of memory\n");
+		return 1;
+	}
+	fprintf(out, "sending a test mail %s from %s to %zu recipient(s) via %s "
+		"port %d, security %s%s%s\n", msgid, smtp->sender, smtp->nrecipients,
+		smtp->smtp_server, smtp->smtp_port, smtp_security_name(smtp->security),
+		smtp->username ? ", AUTH as " : "", smtp->username ? smtp->username : "");
+	fflush(out);
+	smtp_send(smtp, host, text, len, NULL, out, &res);
+	free(text);
+	smtp_global_cleanup();
+	if (res.status == SMTP_SENT) {
+		fprintf(out, "OK: the server accepted the test mail: %s\n", res.reply);
+		return 0;
+	}
+	fprintf(out, "FAILED (%s): %s\n", smtp_status_name(res.status), res.error);
+	return 1;
+}

@@ -1,0 +1,272 @@
+/* The sender thread (see sender.h). */
+#include "sender.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "schedule.h"
+#include "smtp.h"
+#include "spool.h"
+
+#define IDLE_WAKE_S 300 /* look at the spool now and then even when idle */
+
+struct sender {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;            /* on CLOCK_MONOTONIC */
+	atomic_int stop;
+	/* guarded by lock */
+	int work;                       /* woken: new mail may be spooled */
+	int changed;                    /* smtp / state_dir replaced */
+	struct smtp_settings smtp;
+	char *state_dir;
+	/* the thread's own */
+	char hostname[256];
+	int failures;                   /* failed attempts in a row */
+	double retry_at;                /* monotonic; 0: no backoff */
+	char last_error[768];
+};
+
+static void add_seconds(struct timespec *ts, double s)
+{
+	ts->tv_sec += (time_t)s;
+	ts->tv_nsec += (long)((s - (double)(time_t)s) * 1e9);
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Tell which message a log line is about: NAME is CREATED-SITE-KIND.eml. */
+static void describe_entry(const char *name, char *buf, size_t len)
+{
+	const char *site = strchr(name, '-');
+	const char *kind = strrchr(name, '-');
+
+	if (site && kind && kind > site)
+		snprintf(buf, len, "%.*s mail of site %.*s (%s)",
+			 (int)(strlen(kind + 1) - 4), kind + 1,
+			 (int)(kind - site - 1), site + 1, name);
+	else
+		snprintf(buf, len, "%s", name);
+}
+
+/* One message that did not go: back off from the server. */
+static void failed(struct sender *s, const struct smtp_settings *smtp,
+		   const struct smtp_outcome *res, const char *what, long waiting)
+{
+	double wait;
+
+	s->failures++;
+	wait = spool_backoff_s(s->failures, smtp->retry_min_s, smtp->retry_max_s);
+	s->retry_at = monotonic_s() + wait;
+	snprintf(s->last_error, sizeof(s->last_error), "%s", res->error);
+	log_error(NULL, "cannot send the %s: %s; %ld message(s) kept in the "
+		  "spool, next attempt in %.0f s", what, res->error, waiting, wait);
+}
+
+/* One pass over the spool, oldest first. */
+static void deliver(struct sender *s, const struct smtp_settings *smtp,
+		    const struct spool *sp)
+{
+	struct spool_entry *list;
+	long n;
+	char what[SPOOL_NAME_MAX + 64], why[1024];
+
+	spool_expire(sp, time(NULL), smtp->spool_max_age_s, s->last_error);
+	/* While backing off from the server only the age check runs. */
+	if (!smtp->smtp_server || (s->retry_at && monotonic_s() < s->retry_at))
+		return;
+	n = spool_list(sp, &list);
+	if (n < 0) {
+		log_error(NULL, "cannot read the spool %s: %s", spool_dir(sp),
+			  strerror(errno));
+		return;
+	}
+	for (long i = 0; i < n && !atomic_load(&s->stop); i++) {
+		const char *name = list[i].name;
+		struct smtp_outcome res;
+		char *msg;
+		size_t len;
+
+		if (spool_read(sp, name, &msg, &len) < 0) {
+			if (errno != ENOENT)
+				log_error(NULL, "cannot read %s/%s: %s", spool_dir(sp),
+					  name, strerror(errno));
+			continue;
+		}
+		describe_entry(name, what, sizeof(what));
+		smtp_send(smtp, s->hostname, msg, len, &s->stop, NULL, &res);
+		free(msg);
+		if (res.status == SMTP_SENT) {
+			spool_remove(sp, name);
+			log_info(NULL, "sent the %s: %s", what, res.reply);
+			s->failures = 0;
+			s->retry_at = 0;
+			s->last_error[0] = '\0';
+		} else if (res.status == SMTP_REJECTED) {
+			snprintf(why, sizeof(why), "refused by the server: %s", res.error);
+			if (spool_bury(sp, name, why) == 0)
+				log_error(NULL, "the %s was %s; moved to %s/dead", what,
+					  why, spool_dir(sp));
+		} else if (res.status != SMTP_ABORTED) {
+			/* The server, not this message, is the problem: stop here. */
+			failed(s, smtp, &res, what, n - i);
+			break;
+		}
+	}
+	free(list);
+}
+
+static void *run(void *arg)
+{
+	struct sender *s = arg;
+	struct smtp_settings smtp = { 0 };
+	struct spool *sp = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	while (!atomic_load(&s->stop)) {
+		struct timespec until;
+		double wait = IDLE_WAKE_S;
+
+		if (s->retry_at) {
+			wait = s->retry_at - monotonic_s();
+			wait = wait < 0 ? 0 : wait + 0.01;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		add_seconds(&until, wait);
+		while (!s->work && !atomic_load(&s->stop) &&
+		       pthread_cond_timedwait(&s->cond, &s->lock, &until) != ETIMEDOUT)
+			;
+		if (atomic_load(&s->stop))
+			break;
+		s->work = 0;
+		if (s->changed) {
+			smtp_settings_free(&smtp);
+			spool_free(sp);
+			sp = NULL;
+			if (smtp_settings_copy(&smtp, &s->smtp) == 0)
+				sp = spool_new(s->state_dir);
+			s->changed = !sp; /* out of memory: try again next round */
+			/* New settings (a fixed password?) deserve a try at once. */
+			s->failures = 0;
+			s->retry_at = 0;
+		}
+		pthread_mutex_unlock(&s->lock);
+		if (sp)
+			deliver(s, &smtp, sp);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	smtp_settings_free(&smtp);
+	spool_free(sp);
+	return NULL;
+}
+
+static void destroy(struct sender *s)
+{
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	smtp_settings_free(&s->smtp);
+	free(s->state_dir);
+	free(s);
+}
+
+struct sender *sender_start(const struct smtp_settings *smtp,
+			    const char *state_dir, const char *hostname)
+{
+	struct sender *s = calloc(1, sizeof(*s));
+	pthread_condattr_t attr;
+	sigset_t all, old;
+	int err;
+
+	if (!s)
+		return NULL;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	atomic_init(&s->stop, 0);
+	s->work = 1;
+	s->changed = 1;
+	snprintf(s->hostname, sizeof(s->hostname), "%s", hostname);
+	s->state_dir = strdup(state_dir);
+	if (!s->state_dir || smtp_settings_copy(&s->smtp, smtp) < 0) {
+		log_error(NULL, "out of memory starting the mail sender");
+		destroy(s);
+		return NULL;
+	}
+	/* Signals are the main thread's business. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&s->thread, NULL, run, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		log_error(NULL, "cannot start the mail sender thread: %s", strerror(err));
+		destroy(s);
+		return NULL;
+	}
+	return s;
+}
+
+void sender_configure(struct sender *s, const struct smtp_settings *smtp,
+		      const char *state_dir)
+{
+	struct smtp_settings copy;
+	char *dir = strdup(state_dir);
+
+	if (!dir || smtp_settings_copy(&copy, smtp) < 0) {
+		free(dir);
+		log_error(NULL, "out of memory: the mail sender keeps its settings");
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	smtp_settings_free(&s->smtp);
+	s->smtp = copy;
+	free(s->state_dir);
+	s->state_dir = dir;
+	s->changed = 1;
+	s->work = 1;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void sender_wake(struct sender *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->work = 1;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+int sender_stop(struct sender *s, double wait_s)
+{
+	struct timespec until;
+	int err;
+
+	if (!s)
+		return 0;
+	atomic_store(&s->stop, 1);
+	pthread_mutex_lock(&s->lock);
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	clock_gettime(CLOCK_REALTIME, &until);
+	add_seconds(&until, wait_s);
+	err = pthread_timedjoin_np(s->thread, NULL, &until);
+	if (err) {
+		log_warn(NULL, "the mail sender did not stop within %g s (%s); "
+			 "leaving it, its message stays in the spool", wait_s,
+			 strerror(err));
+		return -1;
+	}
+	destroy(s);
+	return 0;
+}
