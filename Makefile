@@ -8,7 +8,7 @@ VERSION   := 0.1.0
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DEPMON_VERSION='"$(VERSION)"' -Isrc $(WARN) $(CFLAGS) $(SANFLAGS)
-LDLIBS    := -lyaml -lmnl -lcurl -lpthread -lutil -lm
+LDLIBS    := -lyaml -lmnl -ldl -lpthread -lutil -lm
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 SRC       := $(wildcard src/*.c src/vpn/*.c)

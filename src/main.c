@@ -247,7 +247,7 @@ static int cmd_run(const char *path)
 		/* Rows are written: alert mails go to the spool, sent in background. */
 		if (alerts)
 			notifier_after_cycle(alerts, cfg, &rep);
-		if (schedule_advance(&sched, monotonic_s())) {
+		if (schedule_advance(&sched, monotonic_s()) && !rep.aborted) {
 			overruns++;
 			log_warn(NULL, "cycle %lu took %.3f s, longer than frequency %g s; "
 				 "next cycle starts now (%lu overrun(s) so far)",

@@ -395,6 +395,20 @@ double session_stop(struct session *s, int first_signal, double timeout_s, int *
 		phase[nphase++] = (struct stop_phase){ SIGKILL, KILL_WAIT_S, 2 };
 	}
 
+	/* A client blocked reading a prompt (openconnect re-asking for the
+	 * password after "Login failed.") restarts that read after SIGINT and
+	 * would only die at SIGTERM: end-of-file on its terminal ends the read.
+	 * A connected client does not read its terminal, so this costs nothing. */
+	if (s->master >= 0 && !s->master_eof) {
+		struct termios tio;
+		char eof[2] = { 0x04, 0x04 };
+		if (tcgetattr(s->master, &tio) == 0 && tio.c_cc[VEOF])
+			eof[0] = eof[1] = (char)tio.c_cc[VEOF];
+		/* twice: a first EOF after partial input only flushes that input */
+		if (write(s->master, eof, sizeof(eof)) < 0)
+			log_debug(s->spec.site, "cannot write end-of-file to the client: %s",
+				  strerror(errno));
+	}
 	for (int i = 0; i < nphase && !gone; i++) {
 		if (group_gone(s)) {
 			gone = 1;

@@ -314,8 +314,18 @@ ocserv_wait() { # K...: until every listed ocserv accepts TCP on 443 (5 s)
 	while :; do
 		pending=()
 		for k in "$@"; do
-			[ -n "$(ocserv_pid "$k")" ] || die "ocserv gw$k exited; log: $(gw_dir "$k")/ocserv.log
+			# right after the spawn the recorded pid may still be setsid/ip netns
+			# exec on its way to exec ocserv: alive counts as starting
+			if [ -z "$(ocserv_pid "$k")" ]; then
+				local pid
+				pid=$(cat "$(gw_dir "$k")/ocserv.pid" 2>/dev/null)
+				if ! [[ $pid =~ ^[0-9]+$ ]] || ! alive "$pid" || [ "$tries" -ge 40 ]; then
+					die "ocserv gw$k exited; log: $(gw_dir "$k")/ocserv.log
 $(tail -5 "$(gw_dir "$k")/ocserv.log" 2>/dev/null)"
+				fi
+				pending+=("$k")
+				continue
+			fi
 			ocserv_listening "$k" || pending+=("$k")
 		done
 		[ ${#pending[@]} -eq 0 ] && return 0

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The password never leaves epmon except on the client's pty or stdin: while the clients
+# run, no process in the probe namespace (epmon included) has it in /proc/PID/cmdline or
+# /proc/PID/environ, and it is in none of epmon's outputs (stdout, stderr at -v, CSV).
+# Sites: the real openconnect (--passwd-on-stdin, good password), the same with the wrong
+# password (openconnect re-prompts), and the FAKE client tests/lab/fake-client-hang
+# (client: custom, answers its "Password:" prompt, then hangs until epmon gives up) with
+# password_file and with password_env (the variable must not reach the client either).
+# A watcher samples every process of the probe namespace every few ms during the run.
+set -u
+E2E_PREFIX=${E2E_PREFIX:-vpnsc$$}
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+require_root_netns
+[ -x "${EPMON:-}" ] || fail "EPMON (the epmon binary) not set or not executable: '${EPMON:-}'"
+FAKE=$(cd "$(dirname "$0")/../lab" && pwd)/fake-client-hang
+[ -x "$FAKE" ] || fail "no executable $FAKE"
+lab_start 1
+e2e_tmpdir TMP
+mkdir -p "$TMP/results" "$TMP/state"
+# the env password: random, only in epmon's environment (and in a 0600 file for the watcher)
+ENV_PW=envpw$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+(umask 077; printf '%s\n' "$ENV_PW" >"$TMP/env-password")
+cat >"$TMP/config.yml" <<YAML
+frequency: 60
+results: {directory: $TMP/results}
+state_directory: $TMP/state
+ping: {count: 3, interval: 0.1, timeout: 1}
+sites:
+  - name: oc
+    external_ip: $LAB_GW1_IP
+    internal_ip: $LAB_GW1_INTRANET_IP
+    vpn: {client: openconnect, gateway: $LAB_GW1_IP, username: $LAB_USER,
+          password_file: $LAB_PASSWORD_FILE, ca_file: $LAB_CA, login_timeout: 20}
+  - name: ocwrong
+    external_ip: $LAB_GW1_IP
+    internal_ip: $LAB_GW1_INTRANET_IP
+    vpn: {client: openconnect, gateway: $LAB_GW1_IP, username: $LAB_USER,
+          password_file: $LAB_WRONG_PASSWORD_FILE, ca_file: $LAB_CA, login_timeout: 20,
+          teardown_timeout: 1}
+  - name: fakefile
+    external_ip: $LAB_GW1_IP
+    internal_ip: $LAB_GW1_INTRANET_IP
+    vpn:
+      client: custom
+      command: $FAKE
+      password_file: $LAB_PASSWORD_FILE
+      expect: [{expect: "Password:", send: "{password}"}]
+      connected: "Configured as"
+      login_timeout: 1.5
+      teardown_timeout: 0.5
+  - name: fakeenv
+    external_ip: $LAB_GW1_IP
+    internal_ip: $LAB_GW1_INTRANET_IP
+    vpn:
+      client: custom
+      command: $FAKE
+      password_env: EPMON_E2E_SECRET
+      expect: [{expect: "Password:", send: "{password}"}]
+      connected: "Configured as"
+      login_timeout: 1.5
+      teardown_timeout: 0.5
+YAML
+chmod 600 "$TMP/config.yml"
+probe_snapshot "$TMP"
+
+# The watcher: every process whose network namespace is the probe's; the secrets come
+# from files (never argv); the last one, password_env's, may only be in epmon's own
+# environment. It stops when $TMP/stop exists.
+python3 - "/run/netns/$LAB_NS_PROBE" "$TMP/stop" "$LAB_PASSWORD_FILE" "$LAB_WRONG_PASSWORD_FILE" \
+	"$TMP/env-password" >"$TMP/watch.out" 2>&1 <<'PY' &
+import os, sys, time
+ns_path, stop = sys.argv[1:3]
+secrets = [open(f, "rb").read().splitlines()[0] for f in sys.argv[3:]]
+ns = os.stat(ns_path)
+seen, hits, samples = {}, [], 0
+while not os.path.exists(stop):
+    samples += 1
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            st = os.stat("/proc/%s/ns/net" % pid)
+            if (st.st_ino, st.st_dev) != (ns.st_ino, ns.st_dev):
+                continue
+            comm = open("/proc/%s/comm" % pid).read().strip()
+            data = {w: open("/proc/%s/%s" % (pid, w), "rb").read() for w in ("cmdline", "environ")}
+        except OSError:
+            continue
+        seen[comm] = seen.get(comm, 0) + 1
+        for what, blob in data.items():
+            for i, s in enumerate(secrets):
+                # password_env: epmon's own environment is where the operator put it
+                if comm == "epmon" and what == "environ" and i == len(secrets) - 1:
+                    continue
+                if s in blob:
+                    hits.append("%s %s: %s has secret #%d" % (pid, comm, what, i))
+                if b"EPMON_E2E_SECRET" in blob and comm != "epmon":
+                    hits.append("%s %s: %s has the password_env variable" % (pid, comm, what))
+    time.sleep(0.003)
+print("samples %d" % samples)
+for comm, n in sorted(seen.items()):
+    print("seen %s %d" % (comm, n))
+for h in sorted(set(hits)):
+    print("HIT " + h)
+PY
+WATCH=$!
+register_pid "$WATCH"
+sleep 0.3
+
+EPMON_E2E_SECRET=$ENV_PW probe_epmon once -v once -c "$TMP/config.yml"
+touch "$TMP/stop"
+wait "$WATCH"
+sed 's/^/    watch| /' "$TMP/watch.out" >&2
+assert_eq 1 "$EPMON_RC" "exit status of once (some sites fail)"
+CSV=$(results_file "$TMP/results")
+assert_eq 4 "$(csv_count "$TMP/results")" "rows written"
+assert_eq OK "$(csv_get "$CSV" oc result)" "oc: result (the good password worked)"
+assert_match "^bad credentials" "$(csv_get "$CSV" ocwrong detail)" "ocwrong: detail"
+for site in fakefile fakeenv; do
+	assert_eq vpn_login "$(csv_get "$CSV" $site failed_step)" "$site: failed_step (the fake has no tunnel)"
+done
+# the fakes really got a password: the expect step answered their prompt
+assert_eq 2 "$(grep -c "step 1: sent '\*\*\*\*\*\*\*\*'" "$TMP/once.err")" "fakes answered (masked in the log)"
+
+grep -q '^HIT' "$TMP/watch.out" && fail "a secret in a process's cmdline or environ (above)"
+grep -q '^seen openconnect' "$TMP/watch.out" || fail "the watcher never saw openconnect"
+grep -q '^seen fake-client-han' "$TMP/watch.out" || fail "the watcher never saw the fake client"
+grep -q '^seen epmon' "$TMP/watch.out" || fail "the watcher never saw epmon"
+e2e_log "ok: no secret in cmdline/environ of any probe process ($(grep '^seen' "$TMP/watch.out" | tr '\n' ' '))"
+for f in "$TMP/once.out" "$TMP/once.err" "$CSV" "$TMP/state"/*; do
+	for s in "$(head -1 "$LAB_PASSWORD_FILE")" "$(head -1 "$LAB_WRONG_PASSWORD_FILE")" "$ENV_PW"; do
+		grep -qF -- "$s" "$f" && fail "a password is in $f"
+	done
+done
+e2e_log "ok: no password in stdout, stderr (-v), the CSV or the state directory"
+probe_assert_clean "$TMP"
+e2e_log "PASS"
