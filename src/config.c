@@ -67,6 +67,7 @@ void config_free(struct config *cfg)
 	free(cfg->sites);
 	free(cfg->path);
 	cfg_smtp_free(&cfg->logging);
+	cfg_http_free(&cfg->http);
 	free(cfg->results_dir);
 	free(cfg->state_dir);
 	free(cfg);
@@ -129,8 +130,8 @@ static void parse_results(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg)
 static void parse_root(struct cfg_ctx *c, yaml_node_t *root, struct config *cfg)
 {
 	static const char *const known[] = { "frequency", "logging", "results",
-		"ping", "sites", "state_directory", NULL };
-	yaml_node_t *keys[6], *vals[6];
+		"ping", "sites", "state_directory", "http", NULL };
+	yaml_node_t *keys[7], *vals[7];
 
 	if (cfg_map(c, root, "top level", known, keys, vals) < 0)
 		return;
@@ -156,6 +157,8 @@ static void parse_root(struct cfg_ctx *c, yaml_node_t *root, struct config *cfg)
 		cfg_parse_sites(c, vals[4], cfg);
 	if (vals[5])
 		cfg_get_str(c, vals[5], "'state_directory'", &cfg->state_dir);
+	if (vals[6])
+		cfg_parse_http(c, vals[6], &cfg->http);
 }
 
 static struct config *config_new(struct cfg_ctx *c, const char *name)

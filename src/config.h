@@ -116,6 +116,23 @@ struct smtp_settings {
 	struct alert_settings alert; /* defaults of every site */
 };
 
+/* The http: map: /metrics, /status and the status page of `epmon run`.
+ * Without an http: map, enabled is 0 and nothing listens. */
+struct http_settings {
+	int enabled;
+	char *listen;           /* "ADDR:PORT" or "[IPV6]:PORT"; default 127.0.0.1:9877 */
+	char *username;         /* basic auth user; default "epmon" with password_file */
+	char *password_file;    /* basic auth: its first line; NULL: no auth */
+	char *cert_file;        /* TLS: PEM certificate (chain), with key_file */
+	char *key_file;         /* TLS: PEM private key */
+};
+
+/* Splits a `listen` value: numeric address (no brackets) into addr, port
+ * 1..65535, *ipv6 set when bracketed. 0, or -1 when malformed. */
+int config_listen_parse(const char *listen, char *addr, size_t addrlen,
+			int *port, int *ipv6);
+int config_listen_is_loopback(const char *listen); /* 127.x.x.x or ::1 */
+
 struct config {
 	char *path;
 	double frequency_s;     /* > 0 */
@@ -123,6 +140,7 @@ struct config {
 	char *results_dir;      /* default /var/lib/epmon */
 	char *state_dir;        /* state_directory, default /var/lib/epmon */
 	struct ping_settings ping;  /* defaults: count 5, interval 0.2, timeout 2 */
+	struct http_settings http;
 	struct site *sites;
 	size_t nsites;
 };

@@ -64,6 +64,10 @@ void cfg_parse_alert(struct cfg_ctx *c, yaml_node_t *n, const char *where,
 void cfg_smtp_defaults(struct smtp_settings *l);
 void cfg_smtp_free(struct smtp_settings *l);
 
+/* config_http.c: the http: map. */
+void cfg_parse_http(struct cfg_ctx *c, yaml_node_t *n, struct http_settings *h);
+void cfg_http_free(struct http_settings *h);
+
 /* config_site.c */
 void cfg_parse_sites(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg);
 

@@ -40,6 +40,8 @@ void cycle_run(const struct config *cfg, const char *const *only, size_t nonly,
 			rep->aborted = 1;
 			break;
 		}
+		if (env->before_site)
+			env->before_site(env->before_site_arg);
 		if (site_test(site, env, res) < 0) {
 			log_warn(site->name, "site test aborted by signal; no row written");
 			rep->aborted = 1;

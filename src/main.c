@@ -10,10 +10,13 @@
 
 #include "config.h"
 #include "cycle.h"
+#include "http.h"
 #include "log.h"
 #include "notify.h"
+#include "report.h"
 #include "results.h"
 #include "schedule.h"
+#include "sdnotify.h"
 #include "site.h"
 #include "vpn/vpn.h"
 
@@ -51,6 +54,9 @@ static void usage(FILE *out)
 		"  check-config [-c FILE]         validate the config; exit 0 valid, 2 invalid\n"
 		"  test-email [-c FILE]           send a test alert mail now, print the SMTP conversation;\n"
 		"                                 exit 0 accepted by the server, 1 not\n"
+		"  report [-c FILE] [--from DATE] [--to DATE] [--site NAME]... [--format text|csv|json]\n"
+		"                                 availability, outages, login time and RTT per site\n"
+		"                                 from the results CSV (default: the last 7 days)\n"
 		"\n"
 		"options:\n"
 		"  -c, --config FILE   config file (default ./config.yml, then /etc/epmon/config.yml)\n"
@@ -108,6 +114,39 @@ static void sleep_until(double until, const sigset_t *unblocked)
 	ts.tv_sec = (time_t)left;
 	ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
 	ppoll(NULL, 0, &ts, unblocked);
+}
+
+/* env.before_site: a cycle may outlast systemd's WatchdogSec, a site test
+ * should not (see check_watchdog). */
+static void watchdog_ping(void *sd)
+{
+	sdnotify_watchdog(sd);
+}
+
+/* The end of a sleep until `until`, cut to a little under half the watchdog
+ * timeout (the loop's own time must not make a ping late). */
+static double watchdog_wake(const struct sdnotify *sd, double until)
+{
+	double half = sdnotify_watchdog_s(sd) * 0.45, now = monotonic_s();
+
+	return half > 0 && now + half < until ? now + half : until;
+}
+
+/* No ping is sent during a site test: say so when one may last longer than
+ * the watchdog allows (pings twice, logins and teardowns at their timeouts). */
+static void check_watchdog(const struct config *cfg, const struct sdnotify *sd)
+{
+	double wd = sdnotify_watchdog_s(sd);
+
+	for (size_t i = 0; wd > 0 && i < cfg->nsites; i++) {
+		const struct site *s = &cfg->sites[i];
+		double longest = 2 * ping_settings_budget(&s->ping) + 5;
+		if (s->vpn.client != VPN_NONE)
+			longest += s->vpn.login_timeout_s + s->vpn.teardown_timeout_s;
+		if (longest > wd)
+			log_warn(s->name, "a site test may take %.0f s, longer than systemd's "
+				 "watchdog (%.0f s): raise WatchdogSec= in the unit", longest, wd);
+	}
 }
 
 static int cmd_check_config(const char *path)
@@ -204,6 +243,8 @@ static int cmd_run(const char *path)
 	struct schedule sched;
 	struct results *csv;
 	struct notifier *alerts;
+	struct http_server *web = NULL;
+	struct sdnotify *sd;
 	sigset_t block, unblocked;
 	unsigned long cycles = 0, overruns = 0;
 
@@ -215,23 +256,45 @@ static int cmd_run(const char *path)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, &unblocked);
+	/* before any thread starts: it unsets NOTIFY_SOCKET for the VPN clients */
+	sd = sdnotify_new();
+	env.before_site = watchdog_ping;
+	env.before_site_arg = sd;
+	check_watchdog(cfg, sd);
 
 	csv = results_new(cfg->results_dir);
 	env.state_dir = cfg->state_dir;
 	vpn_remember_resolv(&env);
 	/* Alert state, spool and the mail sender thread (signals stay here). */
 	alerts = notifier_new(cfg);
+	/* /metrics, /status and the page, in their own thread (http: map). */
+	if (cfg->http.enabled && !(web = http_server_new(cfg, EPMON_VERSION))) {
+		notifier_free(alerts);
+		results_free(csv);
+		config_free(cfg);
+		sdnotify_free(sd);
+		return 1;
+	}
+	http_server_update(web, NULL, 0, alerts ? notifier_alerts(alerts) : NULL,
+			   alerts ? notifier_spooled(alerts) : 0);
 	log_info(NULL, "epmon %s started: %zu site(s), frequency %g s, results in %s",
 		 EPMON_VERSION, cfg->nsites, cfg->frequency_s, cfg->results_dir);
+	sdnotify_send(sd, "READY=1");
+	sdnotify_status(sd, "started: %zu site(s), frequency %g s", cfg->nsites, cfg->frequency_s);
 	schedule_init(&sched, cfg->frequency_s, monotonic_s());
 	while (!stop_flag) {
 		struct cycle_report rep;
 
-		sleep_until(sched.next_s, &unblocked);
+		sdnotify_watchdog(sd);
+		sleep_until(watchdog_wake(sd, sched.next_s), &unblocked);
 		if (stop_flag)
 			break;
 		if (reload_flag) {
+			sdnotify_send(sd, "RELOADING=1");
 			reload(path, &cfg, &csv, &sched, &env, alerts);
+			http_server_reload(&web, cfg, EPMON_VERSION);
+			check_watchdog(cfg, sd);
+			sdnotify_send(sd, "READY=1");
 			continue;
 		}
 		if (monotonic_s() < sched.next_s)
@@ -244,6 +307,8 @@ static int cmd_run(const char *path)
 		cycles++;
 		log_info(NULL, "cycle %lu: %zu site(s), %zu failed, %.3f s", cycles,
 			 rep.nresults, rep.nfailed, rep.duration_s);
+		sdnotify_status(sd, "last cycle: %zu sites, %zu failed, %.1f s",
+				rep.nresults, rep.nfailed, rep.duration_s);
 		/* Rows are written: alert mails go to the spool, sent in background. */
 		if (alerts)
 			notifier_after_cycle(alerts, cfg, &rep);
@@ -253,12 +318,17 @@ static int cmd_run(const char *path)
 				 "next cycle starts now (%lu overrun(s) so far)",
 				 cycles, rep.duration_s, cfg->frequency_s, overruns);
 		}
+		http_server_update(web, &rep, overruns, alerts ? notifier_alerts(alerts) : NULL,
+				   alerts ? notifier_spooled(alerts) : 0);
 		cycle_report_free(&rep);
 	}
+	sdnotify_send(sd, "STOPPING=1");
 	log_info(NULL, "stopping on signal %d after %lu cycle(s)", (int)stop_signal, cycles);
+	http_server_free(web);
 	notifier_free(alerts);
 	results_free(csv);
 	config_free(cfg);
+	sdnotify_free(sd);
 	return 0;
 }
 
@@ -291,6 +361,12 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			command = argv[optind++];
+			if (strcmp(command, "report") == 0) { /* has options of its own */
+				log_init(verbosity);
+				rc = report_cmd(path, only, nonly, argc - optind + 1, argv + optind - 1);
+				free(only);
+				return rc;
+			}
 			continue;
 		}
 		switch (c) {

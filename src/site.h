@@ -46,6 +46,10 @@ struct site_env {
 	volatile const int *stop;   /* set by SIGTERM/SIGINT: abort cleanly */
 	const char *state_dir;      /* the last known good resolv.conf lives here */
 	const char *resolv_conf;    /* normally /etc/resolv.conf */
+	/* Called before each site test of a cycle (NULL: nothing): the daemon
+	 * pings systemd's watchdog there, as a whole cycle may outlast it. */
+	void (*before_site)(void *arg);
+	void *before_site_arg;
 };
 
 /* Runs the four steps of one site and fills `out`. Never leaves a client

@@ -220,7 +220,7 @@ static void unknown_key_top(void **state)
 {
 	expect_error("freqency: 300\nfrequency: 300\n" SITE, "t.yml:1:1: ",
 		     "unknown key 'freqency' in top level (known: frequency, "
-		     "logging, results, ping, sites, state_directory)");
+		     "logging, results, ping, sites, state_directory, http)");
 }
 
 static void unknown_key_site(void **state)
@@ -724,6 +724,116 @@ static void small_helpers(void **state)
 	assert_int_equal(access("./config.yml", F_OK) == 0, !strcmp(def, "./config.yml"));
 }
 
+/* http: absent = off; {} = loopback default; every key and its checks. */
+static void http_keys(void **state)
+{
+	char pw[64], cert[64], key[64], *text;
+	struct config_diag d;
+	struct config *cfg;
+
+	cfg = expect_ok("frequency: 300\n" SITE, &d);
+	assert_int_equal(cfg->http.enabled, 0);
+	assert_null(cfg->http.listen);
+	config_free(cfg);
+	config_diag_free(&d);
+
+	cfg = expect_ok("frequency: 300\nhttp: {}\n" SITE, &d);
+	assert_int_equal(cfg->http.enabled, 1);
+	assert_string_equal(cfg->http.listen, "127.0.0.1:9877");
+	assert_null(cfg->http.username);
+	assert_null(cfg->http.password_file);
+	assert_null(cfg->http.cert_file);
+	config_free(cfg);
+	config_diag_free(&d);
+
+	make_file(pw, "secret\n", 0600);
+	make_file(cert, "cert\n", 0644);
+	make_file(key, "key\n", 0600);
+	assert_true(asprintf(&text, "frequency: 300\nhttp:\n  listen: \"[::]:9100\"\n"
+			     "  password_file: %s\n  cert_file: %s\n  key_file: %s\n" SITE,
+			     pw, cert, key) > 0);
+	cfg = expect_ok(text, &d);
+	assert_int_equal(d.nwarnings, 0);
+	assert_string_equal(cfg->http.listen, "[::]:9100");
+	assert_string_equal(cfg->http.username, "epmon");
+	assert_string_equal(cfg->http.password_file, pw);
+	assert_string_equal(cfg->http.cert_file, cert);
+	assert_string_equal(cfg->http.key_file, key);
+	config_free(cfg);
+	config_diag_free(&d);
+	free(text);
+
+	/* basic auth in clear text off loopback: a warning */
+	assert_true(asprintf(&text, "frequency: 300\nhttp:\n  listen: 192.0.2.5:80\n"
+			     "  username: prom\n  password_file: %s\n" SITE, pw) > 0);
+	cfg = expect_ok(text, &d);
+	assert_string_equal(cfg->http.username, "prom");
+	assert_int_equal(d.nwarnings, 1);
+	assert_string_equal(d.warnings[0], "t.yml:5:18: http: basic auth without TLS on "
+			    "192.0.2.5:80: the password would cross the network in clear "
+			    "text; add cert_file and key_file");
+	config_free(cfg);
+	config_diag_free(&d);
+	free(text);
+
+	assert_true(asprintf(&text, "frequency: 300\nhttp: {cert_file: %s}\n" SITE,
+			     cert) > 0);
+	expect_error(text, "t.yml:2:19: ", "http: TLS needs both cert_file and key_file");
+	free(text);
+	unlink(pw);
+	unlink(cert);
+	unlink(key);
+}
+
+static void http_bad_values(void **state)
+{
+	static const char *const bad[] = { "localhost:9877", "127.0.0.1", "::1:9877",
+		"[::1]9877", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:x",
+		"[127.0.0.1]:80", "1.2.3.4:+80", ":9877" };
+	char text[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "frequency: 300\nhttp: {listen: \"%s\"}\n"
+			 SITE, bad[i]);
+		expect_error(text, "t.yml:2:16: ", "'listen' in http must be ADDRESS:PORT");
+	}
+	expect_error("frequency: 300\nhttp: {listn: x}\n" SITE, "t.yml:2:8: ",
+		     "unknown key 'listn' in http (known: listen, username, "
+		     "password_file, cert_file, key_file)");
+	expect_error("frequency: 300\nhttp: {username: u}\n" SITE, "t.yml:2:18: ",
+		     "http: username needs 'password_file' too");
+	expect_error("frequency: 300\nhttp: {password_file: /nonexistent/pw}\n" SITE,
+		     "t.yml:2:23: ", "http: cannot read password file /nonexistent/pw");
+	expect_error("frequency: 300\nhttp: {cert_file: /nonexistent/c, key_file: "
+		     "/dev/null}\n" SITE, "t.yml:2:19: ",
+		     "http: cannot read cert_file /nonexistent/c: No such file");
+	expect_error("frequency: 300\nhttp: 9877\n" SITE, "t.yml:2:7: ", "http");
+}
+
+static void http_listen_parse(void **state)
+{
+	char addr[64];
+	int port, ipv6;
+
+	assert_int_equal(config_listen_parse("[::1]:9877", addr, sizeof(addr),
+					     &port, &ipv6), 0);
+	assert_string_equal(addr, "::1");
+	assert_int_equal(port, 9877);
+	assert_int_equal(ipv6, 1);
+	assert_int_equal(config_listen_parse("0.0.0.0:80", addr, sizeof(addr),
+					     &port, &ipv6), 0);
+	assert_string_equal(addr, "0.0.0.0");
+	assert_int_equal(port, 80);
+	assert_int_equal(ipv6, 0);
+	assert_int_equal(config_listen_parse("[::1]:80", addr, 3, &port, &ipv6), -1);
+	assert_true(config_listen_is_loopback("127.0.0.1:1"));
+	assert_true(config_listen_is_loopback("127.1.2.3:1"));
+	assert_true(config_listen_is_loopback("[::1]:1"));
+	assert_false(config_listen_is_loopback("[::]:1"));
+	assert_false(config_listen_is_loopback("10.0.0.1:1"));
+	assert_false(config_listen_is_loopback("junk"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -758,6 +868,9 @@ int main(void)
 		cmocka_unit_test(logging_defaults),
 		cmocka_unit_test(bad_logging_values),
 		cmocka_unit_test(logging_warnings),
+		cmocka_unit_test(http_keys),
+		cmocka_unit_test(http_bad_values),
+		cmocka_unit_test(http_listen_parse),
 	};
 
 	setenv("EPMON_TEST_PW", "x", 1); /* password_env warns when unset */

@@ -1,0 +1,16 @@
+/* GET /status: the monitor as one JSON object. */
+#ifndef EPMON_STATUS_JSON_H
+#define EPMON_STATUS_JSON_H
+
+#include <stdio.h>
+#include <time.h>
+#include "monitor.h"
+
+/* Writes the status of every site and of the daemon as of `now`. */
+void status_json_write(const struct monitor_data *d, time_t now, FILE *out);
+
+/* A JSON string literal of s, quotes included; invalid UTF-8 bytes
+ * become U+FFFD. */
+void status_json_string(FILE *out, const char *s);
+
+#endif
