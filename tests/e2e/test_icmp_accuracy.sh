@@ -3,7 +3,7 @@
 # (count 20, interval 0.05) and iputils ping (-c 20 -i 0.05) measure it at the
 # same time from the probe namespace over one direct veth. epmon's external rtt
 # must be within 0.1 ms of the true delay and within 0.05 ms of what ping says
-# (best of 3 attempts); its internal rtt (no ping alongside) is checked loosely
+# (best of 3 valid attempts); its internal rtt (no ping alongside) is checked loosely
 # (0.25 ms).
 set -u
 E2E_PREFIX=${E2E_PREFIX:-icmpa$$}
@@ -76,9 +76,17 @@ EOF2
 within() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; exit !((d < 0 ? -d : d) < t) }'; }
 
 # A busy shared machine can stall any of the three processes for milliseconds,
-# which moves an average of 20 by 0.05 ms or more: up to 3 attempts.
-for k in 1 2 3; do
+# which moves an average of 20 by 0.05 ms or more. An attempt in which the
+# responder itself answered more than 500 us late measured the machine, not
+# epmon: it is discarded and repeated (at most 10 attempts in all).
+valid=0
+for k in 1 2 3 4 5 6 7 8 9 10; do
 	measure "$k"
+	if ! within "${late:-99999}" 0 500; then
+		echo "attempt $k discarded: the responder was ${late} us late (> 500 us)"
+		continue
+	fi
+	valid=$((valid + 1))
 	if within "$ext" 10.0 0.1 && within "$ext" "$ping_avg" 0.05 && within "$int" 10.0 0.25; then
 		assert_near 10.0 "$ext" 0.1 "epmon external rtt vs the true delay"
 		assert_near "$ping_avg" "$ext" 0.05 "epmon external rtt vs ping"
@@ -86,5 +94,6 @@ for k in 1 2 3; do
 		echo "PASS: icmp accuracy"
 		exit 0
 	fi
+	[ "$valid" -ge 3 ] && break
 done
-fail "epmon's rtt is off in 3 attempts (need |epmon - 10.0| < 0.1 ms, |epmon - ping| < 0.05 ms)"
+fail "epmon's rtt is off in $valid valid attempt(s) of $k (need |epmon - 10.0| < 0.1 ms, |epmon - ping| < 0.05 ms, responder late < 500 us)"
