@@ -427,3 +427,98 @@ probe_epmon() {
 	sed 's/^/    err| /' "$TMP/$name.err" >&2
 	assert_no_sanitizer "$TMP/$name.err"
 }
+
+# ---- shared setup of the VPN lab tests (test_vpn_*.sh) ----
+
+# require_epmon: fail unless $EPMON is an executable (the epmon binary under test).
+require_epmon() {
+	[ -x "${EPMON:-}" ] || fail "EPMON (the epmon binary) not set or not executable: '${EPMON:-}'"
+}
+
+# vpn_test_setup N: the start of a VPN lab test: root and namespaces (else skip), $EPMON,
+# a lab of N gateways (lab_start), and a temp dir in TMP with results/ and state/.
+vpn_test_setup() {
+	require_root_netns
+	require_epmon
+	lab_start "$1"
+	e2e_tmpdir TMP
+	mkdir -p "$TMP/results" "$TMP/state" || fail "mkdir in $TMP"
+}
+
+# lab_fake VAR NAME: store in VAR the path of the FAKE client tests/lab/NAME; fail unless
+# it is executable.
+lab_fake() {
+	local f
+	f=$(dirname "$LAB_SH")/$2
+	[ -x "$f" ] || fail "no executable $f"
+	printf -v "$1" '%s' "$f"
+}
+
+# write_config FILE [FREQUENCY [PING]] <SITES: write an epmon config to FILE (mode 0600):
+# frequency (default 60), results and state_directory in $TMP, ping (a YAML mapping,
+# default {count: 3, interval: 0.1, timeout: 1}; "" for none), then "sites:" and the
+# site entries read from stdin (lab_site ... output, or YAML text).
+write_config() {
+	local file=$1 freq=${2:-60} ping=${3-"{count: 3, interval: 0.1, timeout: 1}"} sites
+	sites=$(cat)
+	[[ $sites == *"- name:"* ]] || fail "write_config $file: no site on stdin"
+	{
+		echo "frequency: $freq"
+		echo "results: {directory: $TMP/results}"
+		echo "state_directory: $TMP/state"
+		[ -z "$ping" ] || echo "ping: $ping"
+		echo "sites:"
+		printf '%s\n' "$sites"
+	} >"$file" || fail "cannot write $file"
+	chmod 600 "$file" || fail "chmod 600 $file"
+}
+
+# lab_site NAME K KEY=VALUE...: print the YAML of site NAME on lab gateway K (external_ip
+# its address, internal_ip its intranet host), its vpn mapping made of the KEY=VALUE
+# pairs in order; a later KEY replaces an earlier one, an empty VALUE removes it.
+lab_site() {
+	local name=$1 ext=LAB_GW$2_IP int=LAB_GW$2_INTRANET_IP kv key vpn=
+	local -a keys=()
+	local -A val=()
+	shift 2
+	for kv in "$@"; do
+		key=${kv%%=*}
+		[ -n "${val[$key]+set}" ] || keys+=("$key")
+		val[$key]=${kv#*=}
+	done
+	for key in "${keys[@]}"; do
+		[ -n "${val[$key]}" ] && vpn+="${vpn:+, }$key: ${val[$key]}"
+	done
+	printf '  - name: %s\n    external_ip: %s\n    internal_ip: %s\n    vpn: {%s}\n' \
+		"$name" "${!ext}" "${!int}" "$vpn"
+}
+
+# lab_openconnect_site NAME K [KEY=VALUE...]: lab_site with openconnect to gateway K as
+# $LAB_USER, the good password file, the lab CA and login_timeout 20; KEY=VALUE pairs
+# change or add keys (password_file=$LAB_WRONG_PASSWORD_FILE, ca_file= for none, ...).
+lab_openconnect_site() {
+	local name=$1 gw=LAB_GW$2_IP k=$2
+	shift 2
+	lab_site "$name" "$k" client=openconnect gateway="${!gw}" username="$LAB_USER" \
+		password_file="$LAB_PASSWORD_FILE" ca_file="$LAB_CA" login_timeout=20 "$@"
+}
+
+# lab_fake_site NAME K COMMAND [KEY=VALUE...]: lab_site with a custom client COMMAND (a
+# FAKE client) that is sent the good password at "Password:" and counts as connected at
+# "Configured as"; KEY=VALUE pairs add keys (login_timeout, teardown_timeout, ...).
+lab_fake_site() {
+	local name=$1 k=$2 cmd=$3
+	shift 3
+	lab_site "$name" "$k" client=custom command="$cmd" password_file="$LAB_PASSWORD_FILE" \
+		'expect=[{expect: "Password:", send: "{password}"}]' 'connected="Configured as"' "$@"
+}
+
+# assert_fields_empty CSV SITE COLUMN...: fail unless every COLUMN of SITE's last row in
+# CSV is empty (steps that did not run, or gave no figure).
+assert_fields_empty() {
+	local csv=$1 site=$2 col
+	shift 2
+	for col in "$@"; do
+		assert_eq "" "$(csv_get "$csv" "$site" "$col")" "$site: $col (empty)"
+	done
+}

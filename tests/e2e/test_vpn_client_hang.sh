@@ -15,13 +15,8 @@ E2E_PREFIX=${E2E_PREFIX:-vpnhg$$}
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-require_root_netns
-[ -x "${EPMON:-}" ] || fail "EPMON (the epmon binary) not set or not executable: '${EPMON:-}'"
-FAKE=$(cd "$(dirname "$0")/../lab" && pwd)/fake-client-hang
-[ -x "$FAKE" ] || fail "no executable $FAKE"
-lab_start 1
-e2e_tmpdir TMP
-mkdir -p "$TMP/results" "$TMP/state"
+vpn_test_setup 1
+lab_fake FAKE fake-client-hang
 cat >"$TMP/hang-with-tun" <<SH
 #!/bin/sh
 # wrapper for the FAKE client: a leftover-prone "tunnel", then the fake itself
@@ -33,36 +28,10 @@ ip route add $LAB_GW1_INTRANET_IP/32 dev vhang0 || exit 1
 exec $FAKE
 SH
 chmod 700 "$TMP/hang-with-tun"
-cat >"$TMP/config.yml" <<YAML
-frequency: 60
-results: {directory: $TMP/results}
-state_directory: $TMP/state
-ping: {count: 3, interval: 0.1, timeout: 1}
-sites:
-  - name: hang
-    external_ip: $LAB_GW1_IP
-    internal_ip: $LAB_GW1_INTRANET_IP
-    vpn:
-      client: custom
-      command: $FAKE
-      password_file: $LAB_PASSWORD_FILE
-      expect: [{expect: "Password:", send: "{password}"}]
-      connected: "Configured as"
-      login_timeout: 2
-      teardown_timeout: 1
-  - name: hangtun
-    external_ip: $LAB_GW1_IP
-    internal_ip: $LAB_GW1_INTRANET_IP
-    vpn:
-      client: custom
-      command: $TMP/hang-with-tun
-      password_file: $LAB_PASSWORD_FILE
-      expect: [{expect: "Password:", send: "{password}"}]
-      connected: "Configured as"
-      login_timeout: 5
-      teardown_timeout: 1
+write_config "$TMP/config.yml" <<YAML
+$(lab_fake_site hang 1 "$FAKE" login_timeout=2 teardown_timeout=1)
+$(lab_fake_site hangtun 1 "$TMP/hang-with-tun" login_timeout=5 teardown_timeout=1)
 YAML
-chmod 600 "$TMP/config.yml"
 probe_snapshot "$TMP"
 
 start=$(date +%s%N)
@@ -76,9 +45,7 @@ get() { csv_get "$CSV" hang "$1"; }
 assert_eq FAIL "$(get result)" "hang: result"
 assert_eq vpn_login "$(get failed_step)" "hang: failed_step"
 assert_positive "$(get external_rtt_ms)" "hang: external_rtt_ms"
-assert_eq "" "$(get login_ms)" "hang: login_ms"
-assert_eq "" "$(get internal_rtt_ms)" "hang: internal_rtt_ms"
-assert_eq "" "$(get internal_loss_pct)" "hang: internal_loss_pct"
+assert_fields_empty "$CSV" hang login_ms internal_rtt_ms internal_loss_pct
 assert_positive "$(get teardown_ms)" "hang: teardown_ms"
 # SIGINT ignored for 1 s, SIGTERM for 2 s, then SIGKILL
 assert_near 3500 "$(get teardown_ms)" 1000 "hang: teardown_ms (INT 1 s + TERM 2 s + KILL)"

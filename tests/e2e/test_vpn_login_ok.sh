@@ -8,24 +8,10 @@ E2E_PREFIX=${E2E_PREFIX:-vpnok$$}
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-require_root_netns
-[ -x "${EPMON:-}" ] || fail "EPMON (the epmon binary) not set or not executable: '${EPMON:-}'"
-lab_start 1
-e2e_tmpdir TMP
-mkdir -p "$TMP/results" "$TMP/state"
-cat >"$TMP/config.yml" <<YAML
-frequency: 60
-results: {directory: $TMP/results}
-state_directory: $TMP/state
-ping: {count: 3, interval: 0.1, timeout: 1}
-sites:
-  - name: good
-    external_ip: $LAB_GW1_IP
-    internal_ip: $LAB_GW1_INTRANET_IP
-    vpn: {client: openconnect, gateway: $LAB_GW1_IP, username: $LAB_USER,
-          password_file: $LAB_PASSWORD_FILE, ca_file: $LAB_CA, login_timeout: 20}
+vpn_test_setup 1
+write_config "$TMP/config.yml" <<YAML
+$(lab_openconnect_site good 1)
 YAML
-chmod 600 "$TMP/config.yml"
 probe_snapshot "$TMP"
 
 probe_epmon once -v once -c "$TMP/config.yml"

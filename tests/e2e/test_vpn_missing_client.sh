@@ -11,7 +11,7 @@ E2E_PREFIX=${E2E_PREFIX:-vpnmc$$}
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-[ -x "${EPMON:-}" ] || fail "EPMON (the epmon binary) not set or not executable: '${EPMON:-}'"
+require_epmon
 e2e_tmpdir TMP
 mkdir -p "$TMP/results" "$TMP/state"
 (umask 077; echo "not-the-real-one" >"$TMP/password")
@@ -74,12 +74,7 @@ echo "client1: giving up"
 exit 1
 SH
 chmod 700 "$TMP/client1"
-cat >"$CFG" <<YAML
-frequency: 60
-results: {directory: $TMP/results}
-state_directory: $TMP/state
-ping: {count: 2, interval: 0.1, timeout: 0.5}
-sites:
+write_config "$CFG" 60 "{count: 2, interval: 0.1, timeout: 0.5}" <<YAML
   - name: first
     external_ip: 127.0.0.1
     internal_ip: 10.10.1.10
@@ -101,8 +96,7 @@ assert_eq vpn_login "$(csv_get "$CSV" first failed_step)" "first: failed_step"
 assert_match "exit|status 1|giving up" "$(csv_get "$CSV" first detail)" "first: detail"
 assert_eq FAIL "$(csv_get "$CSV" vanished result)" "vanished: result"
 assert_eq vpn_login "$(csv_get "$CSV" vanished failed_step)" "vanished: failed_step"
-assert_eq "" "$(csv_get "$CSV" vanished login_ms)" "vanished: login_ms"
-assert_eq "" "$(csv_get "$CSV" vanished internal_loss_pct)" "vanished: internal_loss_pct"
+assert_fields_empty "$CSV" vanished login_ms internal_loss_pct
 assert_match "$TMP/client2.*not found|not found.*$TMP/client2" "$(csv_get "$CSV" vanished detail)" \
 	"vanished: detail"
 grep -q "\[vanished\] started" "$TMP/rt.err" && fail "vanished: a client was started"

@@ -12,57 +12,17 @@ E2E_PREFIX=${E2E_PREFIX:-vpnsc$$}
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-require_root_netns
-[ -x "${EPMON:-}" ] || fail "EPMON (the epmon binary) not set or not executable: '${EPMON:-}'"
-FAKE=$(cd "$(dirname "$0")/../lab" && pwd)/fake-client-hang
-[ -x "$FAKE" ] || fail "no executable $FAKE"
-lab_start 1
-e2e_tmpdir TMP
-mkdir -p "$TMP/results" "$TMP/state"
+vpn_test_setup 1
+lab_fake FAKE fake-client-hang
 # the env password: random, only in epmon's environment (and in a 0600 file for the watcher)
 ENV_PW=envpw$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 (umask 077; printf '%s\n' "$ENV_PW" >"$TMP/env-password")
-cat >"$TMP/config.yml" <<YAML
-frequency: 60
-results: {directory: $TMP/results}
-state_directory: $TMP/state
-ping: {count: 3, interval: 0.1, timeout: 1}
-sites:
-  - name: oc
-    external_ip: $LAB_GW1_IP
-    internal_ip: $LAB_GW1_INTRANET_IP
-    vpn: {client: openconnect, gateway: $LAB_GW1_IP, username: $LAB_USER,
-          password_file: $LAB_PASSWORD_FILE, ca_file: $LAB_CA, login_timeout: 20}
-  - name: ocwrong
-    external_ip: $LAB_GW1_IP
-    internal_ip: $LAB_GW1_INTRANET_IP
-    vpn: {client: openconnect, gateway: $LAB_GW1_IP, username: $LAB_USER,
-          password_file: $LAB_WRONG_PASSWORD_FILE, ca_file: $LAB_CA, login_timeout: 20,
-          teardown_timeout: 1}
-  - name: fakefile
-    external_ip: $LAB_GW1_IP
-    internal_ip: $LAB_GW1_INTRANET_IP
-    vpn:
-      client: custom
-      command: $FAKE
-      password_file: $LAB_PASSWORD_FILE
-      expect: [{expect: "Password:", send: "{password}"}]
-      connected: "Configured as"
-      login_timeout: 1.5
-      teardown_timeout: 0.5
-  - name: fakeenv
-    external_ip: $LAB_GW1_IP
-    internal_ip: $LAB_GW1_INTRANET_IP
-    vpn:
-      client: custom
-      command: $FAKE
-      password_env: EPMON_E2E_SECRET
-      expect: [{expect: "Password:", send: "{password}"}]
-      connected: "Configured as"
-      login_timeout: 1.5
-      teardown_timeout: 0.5
+write_config "$TMP/config.yml" <<YAML
+$(lab_openconnect_site oc 1)
+$(lab_openconnect_site ocwrong 1 password_file="$LAB_WRONG_PASSWORD_FILE" teardown_timeout=1)
+$(lab_fake_site fakefile 1 "$FAKE" login_timeout=1.5 teardown_timeout=0.5)
+$(lab_fake_site fakeenv 1 "$FAKE" password_file= password_env=EPMON_E2E_SECRET login_timeout=1.5 teardown_timeout=0.5)
 YAML
-chmod 600 "$TMP/config.yml"
 probe_snapshot "$TMP"
 
 # The watcher: every process whose network namespace is the probe's; the secrets come

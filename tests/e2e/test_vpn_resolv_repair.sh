@@ -14,24 +14,10 @@ E2E_PREFIX=${E2E_PREFIX:-vpnrs$$}
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-require_root_netns
-[ -x "${EPMON:-}" ] || fail "EPMON (the epmon binary) not set or not executable: '${EPMON:-}'"
-lab_start 1
-e2e_tmpdir TMP
-mkdir -p "$TMP/results" "$TMP/state"
-cat >"$TMP/config.yml" <<YAML
-frequency: 3
-results: {directory: $TMP/results}
-state_directory: $TMP/state
-ping: {count: 2, interval: 0.1, timeout: 0.5}
-sites:
-  - name: gw1
-    external_ip: $LAB_GW1_IP
-    internal_ip: $LAB_GW1_INTRANET_IP
-    vpn: {client: openconnect, gateway: $LAB_GW1_IP, username: $LAB_USER,
-          password_file: $LAB_PASSWORD_FILE, ca_file: $LAB_CA, login_timeout: 1.5}
+vpn_test_setup 1
+write_config "$TMP/config.yml" 3 "{count: 2, interval: 0.1, timeout: 0.5}" <<YAML
+$(lab_openconnect_site gw1 1 login_timeout=1.5)
 YAML
-chmod 600 "$TMP/config.yml"
 probe_snapshot "$TMP"
 inode=$(stat -c %i "$LAB_RESOLV_CONF")
 

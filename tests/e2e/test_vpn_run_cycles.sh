@@ -10,35 +10,13 @@ E2E_PREFIX=${E2E_PREFIX:-vpncy$$}
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-require_root_netns
-[ -x "${EPMON:-}" ] || fail "EPMON (the epmon binary) not set or not executable: '${EPMON:-}'"
-lab_start 3
-e2e_tmpdir TMP
-mkdir -p "$TMP/results" "$TMP/state"
+vpn_test_setup 3
 # each site fits: 2 pings x ((3 - 1) x 0.1 + 0.3) + login_timeout 2 = 3 <= 3
-cat >"$TMP/config.yml" <<YAML
-frequency: 3
-results: {directory: $TMP/results}
-state_directory: $TMP/state
-ping: {count: 3, interval: 0.1, timeout: 0.3}
-sites:
-  - name: gw1
-    external_ip: $LAB_GW1_IP
-    internal_ip: $LAB_GW1_INTRANET_IP
-    vpn: {client: openconnect, gateway: $LAB_GW1_IP, username: $LAB_USER,
-          password_file: $LAB_PASSWORD_FILE, ca_file: $LAB_CA, login_timeout: 2}
-  - name: gw2
-    external_ip: $LAB_GW2_IP
-    internal_ip: $LAB_GW2_INTRANET_IP
-    vpn: {client: openconnect, gateway: $LAB_GW2_IP, username: $LAB_USER,
-          password_file: $LAB_WRONG_PASSWORD_FILE, ca_file: $LAB_CA, login_timeout: 2}
-  - name: gw3
-    external_ip: $LAB_GW3_IP
-    internal_ip: $LAB_GW3_INTRANET_IP
-    vpn: {client: openconnect, gateway: $LAB_GW3_IP, username: $LAB_USER,
-          password_file: $LAB_PASSWORD_FILE, ca_file: $LAB_CA, login_timeout: 2}
+write_config "$TMP/config.yml" 3 "{count: 3, interval: 0.1, timeout: 0.3}" <<YAML
+$(lab_openconnect_site gw1 1 login_timeout=2)
+$(lab_openconnect_site gw2 2 password_file="$LAB_WRONG_PASSWORD_FILE" login_timeout=2)
+$(lab_openconnect_site gw3 3 login_timeout=2)
 YAML
-chmod 600 "$TMP/config.yml"
 probe_snapshot "$TMP"
 
 ip netns exec "$LAB_NS_PROBE" "$EPMON" -v run -c "$TMP/config.yml" >"$TMP/run.out" 2>"$TMP/run.err" &

@@ -13,57 +13,17 @@ E2E_PREFIX=${E2E_PREFIX:-vpntm$$}
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-require_root_netns
-[ -x "${EPMON:-}" ] || fail "EPMON (the epmon binary) not set or not executable: '${EPMON:-}'"
-FAKE=$(cd "$(dirname "$0")/../lab" && pwd)/fake-client-hang
-[ -x "$FAKE" ] || fail "no executable $FAKE"
-lab_start 1
-e2e_tmpdir TMP
-mkdir -p "$TMP/results" "$TMP/state"
-cat >"$TMP/hang.yml" <<YAML
-frequency: 60
-results: {directory: $TMP/results}
-state_directory: $TMP/state
-ping: {count: 3, interval: 0.1, timeout: 1}
-sites:
-  - name: hang
-    external_ip: $LAB_GW1_IP
-    internal_ip: $LAB_GW1_INTRANET_IP
-    vpn:
-      client: custom
-      command: $FAKE
-      password_file: $LAB_PASSWORD_FILE
-      expect: [{expect: "Password:", send: "{password}"}]
-      connected: "Configured as"
-      login_timeout: 20
-      teardown_timeout: 1
+vpn_test_setup 1
+lab_fake FAKE fake-client-hang
+write_config "$TMP/hang.yml" <<YAML
+$(lab_fake_site hang 1 "$FAKE" login_timeout=20 teardown_timeout=1)
 YAML
-cat >"$TMP/oc.yml" <<YAML
-frequency: 60
-results: {directory: $TMP/results}
-state_directory: $TMP/state
-ping: {count: 5, interval: 0.1, timeout: 1}
-sites:
-  - name: oc
-    external_ip: $LAB_GW1_IP
-    internal_ip: $LAB_GW1_INTRANET_IP
-    vpn: {client: openconnect, gateway: $LAB_GW1_IP, username: $LAB_USER,
-          password_file: $LAB_PASSWORD_FILE, ca_file: $LAB_CA, login_timeout: 20,
-          teardown_timeout: 2}
+write_config "$TMP/oc.yml" 60 "{count: 5, interval: 0.1, timeout: 1}" <<YAML
+$(lab_openconnect_site oc 1 teardown_timeout=2)
 YAML
-cat >"$TMP/ping.yml" <<YAML
-frequency: 60
-results: {directory: $TMP/results}
-state_directory: $TMP/state
-ping: {count: 20, interval: 0.1, timeout: 1}
-sites:
-  - name: pinging
-    external_ip: $LAB_GW1_IP
-    internal_ip: $LAB_GW1_INTRANET_IP
-    vpn: {client: openconnect, gateway: $LAB_GW1_IP, username: $LAB_USER,
-          password_file: $LAB_PASSWORD_FILE, ca_file: $LAB_CA, login_timeout: 20}
+write_config "$TMP/ping.yml" 60 "{count: 20, interval: 0.1, timeout: 1}" <<YAML
+$(lab_openconnect_site pinging 1)
 YAML
-chmod 600 "$TMP"/*.yml
 probe_snapshot "$TMP"
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }

@@ -7,29 +7,11 @@ E2E_PREFIX=${E2E_PREFIX:-vpncrt$$}
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-require_root_netns
-[ -x "${EPMON:-}" ] || fail "EPMON (the epmon binary) not set or not executable: '${EPMON:-}'"
-lab_start 1
-e2e_tmpdir TMP
-mkdir -p "$TMP/results" "$TMP/state"
-cat >"$TMP/config.yml" <<YAML
-frequency: 60
-results: {directory: $TMP/results}
-state_directory: $TMP/state
-ping: {count: 3, interval: 0.1, timeout: 1}
-sites:
-  - name: untrusted
-    external_ip: $LAB_GW1_IP
-    internal_ip: $LAB_GW1_INTRANET_IP
-    vpn: {client: openconnect, gateway: $LAB_GW1_IP, username: $LAB_USER,
-          password_file: $LAB_PASSWORD_FILE, login_timeout: 20}
-  - name: trusted
-    external_ip: $LAB_GW1_IP
-    internal_ip: $LAB_GW1_INTRANET_IP
-    vpn: {client: openconnect, gateway: $LAB_GW1_IP, username: $LAB_USER,
-          password_file: $LAB_PASSWORD_FILE, ca_file: $LAB_CA, login_timeout: 20}
+vpn_test_setup 1
+write_config "$TMP/config.yml" <<YAML
+$(lab_openconnect_site untrusted 1 ca_file=)
+$(lab_openconnect_site trusted 1)
 YAML
-chmod 600 "$TMP/config.yml"
 probe_snapshot "$TMP"
 
 probe_epmon once -v once -c "$TMP/config.yml"
@@ -41,9 +23,7 @@ assert_eq FAIL "$(get result)" "result"
 assert_eq vpn_login "$(get failed_step)" "failed_step"
 assert_positive "$(get external_rtt_ms)" "external_rtt_ms"
 assert_eq 0.0 "$(get external_loss_pct)" "external_loss_pct"
-assert_eq "" "$(get login_ms)" "login_ms"
-assert_eq "" "$(get internal_rtt_ms)" "internal_rtt_ms"
-assert_eq "" "$(get internal_loss_pct)" "internal_loss_pct"
+assert_fields_empty "$CSV" untrusted login_ms internal_rtt_ms internal_loss_pct
 assert_positive "$(get teardown_ms)" "teardown_ms"
 assert_match "^certificate not trusted \(.*(verify failed|failed verification).*\)$" "$(get detail)" "detail"
 

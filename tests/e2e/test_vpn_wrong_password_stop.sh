@@ -13,32 +13,14 @@ E2E_PREFIX=${E2E_PREFIX:-vpnps$$}
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-require_root_netns
-[ -x "${EPMON:-}" ] || fail "EPMON (the epmon binary) not set or not executable: '${EPMON:-}'"
-lab_start 1
-e2e_tmpdir TMP
-mkdir -p "$TMP/results" "$TMP/state"
+vpn_test_setup 1
 N=20
-{
-	cat <<YAML
-frequency: 600
-results: {directory: $TMP/results}
-state_directory: $TMP/state
-ping: {count: 1, interval: 0.1, timeout: 1}
-sites:
-YAML
+write_config "$TMP/config.yml" 600 "{count: 1, interval: 0.1, timeout: 1}" < <(
 	for i in $(seq $N); do
-		cat <<YAML
-  - name: wrong$i
-    external_ip: $LAB_GW1_IP
-    internal_ip: $LAB_GW1_INTRANET_IP
-    vpn: {client: openconnect, gateway: $LAB_GW1_IP, username: $LAB_USER,
-          password_file: $LAB_WRONG_PASSWORD_FILE, ca_file: $LAB_CA, login_timeout: 10,
-          teardown_timeout: 1}
-YAML
+		lab_openconnect_site "wrong$i" 1 password_file="$LAB_WRONG_PASSWORD_FILE" \
+			login_timeout=10 teardown_timeout=1
 	done
-} >"$TMP/config.yml"
-chmod 600 "$TMP/config.yml"
+)
 probe_snapshot "$TMP"
 
 probe_epmon once -v once -c "$TMP/config.yml"
