@@ -522,3 +522,37 @@ assert_fields_empty() {
 		assert_eq "" "$(csv_get "$csv" "$site" "$col")" "$site: $col (empty)"
 	done
 }
+
+# make_certs DIR: a CA (DIR/ca.pem) and a server certificate for 127.0.0.1 and ::1 signed
+# by it (DIR/cert.pem, DIR/key.pem), made with certtool as tests/lab/lab.sh does.
+make_certs() {
+	local d=$1
+	require_cmd certtool
+	cat >"$d/ca.tmpl" <<-EOF
+		cn = "epmon test CA"
+		serial = 1
+		expiration_days = 2
+		ca
+		signing_key
+		cert_signing_key
+	EOF
+	cat >"$d/srv.tmpl" <<-EOF
+		cn = "127.0.0.1"
+		ip_address = "127.0.0.1"
+		ip_address = "::1"
+		dns_name = "localhost"
+		expiration_days = 2
+		signing_key
+		encryption_key
+		tls_www_server
+	EOF
+	(umask 077
+	 certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 --outfile "$d/ca-key.pem" &&
+	 certtool --generate-self-signed --load-privkey "$d/ca-key.pem" --template "$d/ca.tmpl" \
+		--outfile "$d/ca.pem" &&
+	 certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 --outfile "$d/key.pem" &&
+	 certtool --generate-certificate --load-privkey "$d/key.pem" --load-ca-certificate "$d/ca.pem" \
+		--load-ca-privkey "$d/ca-key.pem" --template "$d/srv.tmpl" --outfile "$d/cert.pem"
+	) >"$d/certtool.log" 2>&1 || { cat "$d/certtool.log" >&2; fail "certtool failed"; }
+	chmod 644 "$d/ca.pem"
+}
