@@ -160,8 +160,11 @@ assert_match "^$TS,extfail,FAIL,external_ping,,100\.0,,,,,\"no reply from 10\.21
 assert_match "^$TS,slow,OK,,$R3,0\.0,,$R3,0\.0,,\"\"\$" "$(sed -n 5p "$CSV")" "CSV row: slow"
 
 get() { csv_get "$CSV" "$1" "$2"; }
-assert_near "$DELAY_MS" "$(get slow external_rtt_ms)" 0.5 "slow: external rtt ~ responder delay"
-assert_near "$DELAY_MS" "$(get slow internal_rtt_ms)" 0.5 "slow: internal rtt ~ responder delay"
+# The figure must be the responder's delay, not the veth's 0.05 ms. Sub-0.1 ms accuracy is
+# test_icmp_accuracy's job: here one reply that a VM stall sent 5 ms late may move the
+# average of a few by more than a millisecond.
+assert_near "$DELAY_MS" "$(get slow external_rtt_ms)" 3 "slow: external rtt ~ responder delay"
+assert_near "$DELAY_MS" "$(get slow internal_rtt_ms)" 3 "slow: internal rtt ~ responder delay"
 assert_near 0 "$(get good external_rtt_ms)" 1 "good: external rtt (veth)"
 assert_eq "" "$(get intfail internal_rtt_ms)" "intfail: internal rtt empty"
 assert_eq "100.0" "$(get intfail internal_loss_pct)" "intfail: internal loss"

@@ -28,11 +28,11 @@ probe_snapshot "$TMP"
 # The watcher: every process whose network namespace is the probe's; the secrets come
 # from files (never argv); the last one, password_env's, may only be in epmon's own
 # environment. It stops when $TMP/stop exists.
-python3 - "/run/netns/$LAB_NS_PROBE" "$TMP/stop" "$LAB_PASSWORD_FILE" "$LAB_WRONG_PASSWORD_FILE" \
-	"$TMP/env-password" >"$TMP/watch.out" 2>&1 <<'PY' &
+python3 - "/run/netns/$LAB_NS_PROBE" "$TMP/stop" "$EPMON" "$LAB_PASSWORD_FILE" \
+	"$LAB_WRONG_PASSWORD_FILE" "$TMP/env-password" >"$TMP/watch.out" 2>&1 <<'PY' &
 import os, sys, time
-ns_path, stop = sys.argv[1:3]
-secrets = [open(f, "rb").read().splitlines()[0] for f in sys.argv[3:]]
+ns_path, stop, epmon = sys.argv[1:4]
+secrets = [open(f, "rb").read().splitlines()[0] for f in sys.argv[4:]]
 ns = os.stat(ns_path)
 seen, hits, samples = {}, [], 0
 while not os.path.exists(stop):
@@ -47,14 +47,16 @@ while not os.path.exists(stop):
         except OSError:
             continue
         seen[comm] = seen.get(comm, 0) + 1
+        # `ip netns exec PROBE epmon ...` is epmon itself an instant before its exec
+        own = comm == "epmon" or (comm == "ip" and epmon.encode() in data["cmdline"].split(b"\0"))
         for what, blob in data.items():
             for i, s in enumerate(secrets):
                 # password_env: epmon's own environment is where the operator put it
-                if comm == "epmon" and what == "environ" and i == len(secrets) - 1:
+                if own and what == "environ" and i == len(secrets) - 1:
                     continue
                 if s in blob:
                     hits.append("%s %s: %s has secret #%d" % (pid, comm, what, i))
-                if b"EPMON_E2E_SECRET" in blob and comm != "epmon":
+                if b"EPMON_E2E_SECRET" in blob and not own:
                     hits.append("%s %s: %s has the password_env variable" % (pid, comm, what))
     time.sleep(0.003)
 print("samples %d" % samples)
