@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "config_internal.h"
+#include "vpn/proc.h"
 
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 int cfg_check_ip(struct cfg_ctx *c, yaml_node_t *at, const char *label,
 		 const char *key, const char *ip)
@@ -51,31 +51,11 @@ static int is_executable(const char *path)
 	       access(path, X_OK) == 0;
 }
 
-/* Like execvp: a name without '/' is looked up in each PATH directory. */
-static int on_path(const char *name)
-{
-	const char *path = getenv("PATH");
-	char full[4096];
-
-	if (!path || !*path)
-		path = DEFAULT_PATH;
-	while (*path) {
-		size_t len = strcspn(path, ":");
-		int n = snprintf(full, sizeof(full), "%.*s/%s", len ? (int)len : 1,
-				 len ? path : ".", name);
-		if (n > 0 && (size_t)n < sizeof(full) && is_executable(full))
-			return 1;
-		path += len;
-		if (*path == ':')
-			path++;
-	}
-	return 0;
-}
-
 void cfg_check_client_binary(struct cfg_ctx *c, yaml_node_t *at,
 			     const char *label, const struct vpn_settings *v)
 {
 	const char *cmd = v->command ? v->command : vpn_default_command(v->client);
+	char full[512];
 
 	if (!cmd)
 		return;
@@ -88,9 +68,12 @@ void cfg_check_client_binary(struct cfg_ctx *c, yaml_node_t *at,
 						 : strerror(errno));
 		return;
 	}
-	if (!on_path(cmd))
-		cfg_error(c, at, "%s: VPN client '%s' not found (not on PATH; "
-			  "install it or set vpn.command)", label, cmd);
+	/* the same lookup the site test uses (its clean PATH), so that a
+	 * config that checks OK never fails at run time for this reason */
+	if (!proc_find_executable(cmd, full, sizeof(full)))
+		cfg_error(c, at, "%s: VPN client '%s' not found (not in %s; "
+			  "install it or set vpn.command to its full path)", label, cmd,
+			  PROC_CLEAN_PATH);
 }
 
 void cfg_check_password_file(struct cfg_ctx *c, yaml_node_t *at,

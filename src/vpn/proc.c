@@ -15,7 +15,7 @@
 #include "schedule.h"
 
 const char *const proc_clean_env[] = {
-	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	"PATH=" PROC_CLEAN_PATH,
 	"LANG=C",
 	"LC_ALL=C",
 	"HOME=/root",
@@ -23,11 +23,10 @@ const char *const proc_clean_env[] = {
 	NULL,
 };
 
-#define CLEAN_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 int proc_find_executable(const char *name, char *path, size_t len)
 {
-	const char *p = CLEAN_PATH;
+	const char *p = PROC_CLEAN_PATH;
 
 	if (strchr(name, '/')) {
 		snprintf(path, len, "%s", name);

@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* The PATH of every child of epmon, and where client names are looked up. */
+#define PROC_CLEAN_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 /* The minimal clean environment every child of epmon gets. */
 extern const char *const proc_clean_env[];
 
@@ -30,7 +33,8 @@ int proc_stop_pid(pid_t pid, int first_signal, double timeout_s);
 int proc_kill_stale(const char *const *names, size_t nnames, double timeout_s,
 		    const char *site);
 
-/* 1 when `name` (a name or path) resolves to an executable in PATH. */
+/* 1 when `name` (a path, or a name looked up in PROC_CLEAN_PATH) is an
+ * executable; its path is put in `path`. */
 int proc_find_executable(const char *name, char *path, size_t len);
 
 #endif

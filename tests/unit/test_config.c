@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "vpn/proc.h"
 
 /* A real file with mode `mode` holding `text`; the path goes in buf. */
 static void make_file(char *buf, const char *text, mode_t mode)
@@ -403,14 +404,15 @@ static void missing_client_binary(void **state)
 		     "'/nonexistent/startct' not found (No such file or directory; "
 		     "install it or set vpn.command)");
 
-	/* searched on PATH, reported at the client when there is no command */
+	/* a bare name is looked up in the clean PATH the site test uses, not
+	 * in epmon's own PATH (which would pass here and fail at run time) */
 	char *path = strdup(getenv("PATH") ? getenv("PATH") : "");
-	setenv("PATH", "/nonexistent", 1);
+	setenv("PATH", "/tmp", 1);
 	expect_error("frequency: 300\n" SITE "    internal_ip: ::1\n"
-		     "    vpn: {client: openvpn, config_file: /x.conf}\n",
-		     "t.yml:6:19: ", "site 'paris': VPN client 'openvpn' not found "
-		     "(not on PATH; install it or set vpn.command)");
-	setenv("PATH", "/bin:/usr/bin", 1);
+		     "    vpn: {client: custom, command: epmon-no-such-client}\n",
+		     "t.yml:6:36: ", "site 'paris': VPN client 'epmon-no-such-client' "
+		     "not found (not in " PROC_CLEAN_PATH "; install it or set "
+		     "vpn.command to its full path)");
 	struct config_diag d;
 	struct config *cfg = expect_ok("frequency: 300\n" SITE "    internal_ip: ::1\n"
 		"    vpn: {client: custom, command: sh}\n", &d);
