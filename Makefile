@@ -8,7 +8,7 @@ VERSION   := 0.1.0
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DEPMON_VERSION='"$(VERSION)"' -Isrc $(WARN) $(CFLAGS) $(SANFLAGS)
-LDLIBS    := -lyaml -lmnl -ldl -lpthread -lutil -lm
+LDLIBS    := -lyaml -lmnl -lnftables -ldl -lpthread -lutil -lm
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 SRC       := $(wildcard src/*.c src/vpn/*.c)
@@ -19,7 +19,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-DEB_PKGS  := build-essential pkg-config libyaml-dev libcmocka-dev libmnl-dev libcurl4-openssl-dev python3-aiosmtpd libmicrohttpd-dev iproute2 iputils-ping \
+DEB_PKGS  := build-essential pkg-config libyaml-dev libcmocka-dev libmnl-dev libcurl4-openssl-dev python3-aiosmtpd libmicrohttpd-dev libnftables-dev nftables iproute2 iputils-ping \
              ocserv openconnect gnutls-bin procps python3 psmisc strace prometheus chromium curl
 
 .PHONY: all deps check unit e2e bench install clean asan demo lab-up lab-down

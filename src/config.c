@@ -130,8 +130,8 @@ static void parse_results(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg)
 static void parse_root(struct cfg_ctx *c, yaml_node_t *root, struct config *cfg)
 {
 	static const char *const known[] = { "frequency", "logging", "results",
-		"ping", "sites", "state_directory", "http", NULL };
-	yaml_node_t *keys[7], *vals[7];
+		"ping", "sites", "state_directory", "http", "concurrency", "isolation", NULL };
+	yaml_node_t *keys[9], *vals[9];
 
 	if (cfg_map(c, root, "top level", known, keys, vals) < 0)
 		return;
@@ -159,6 +159,8 @@ static void parse_root(struct cfg_ctx *c, yaml_node_t *root, struct config *cfg)
 		cfg_get_str(c, vals[5], "'state_directory'", &cfg->state_dir);
 	if (vals[6])
 		cfg_parse_http(c, vals[6], &cfg->http);
+	cfg_check_concurrency(c, vals[7], vals[8] ? cfg_parse_isolation(c, vals[8], cfg) : NULL,
+			      cfg);
 }
 
 static struct config *config_new(struct cfg_ctx *c, const char *name)
@@ -176,6 +178,7 @@ static struct config *config_new(struct cfg_ctx *c, const char *name)
 	cfg->ping.count = 5;
 	cfg->ping.interval_s = 0.2;
 	cfg->ping.timeout_s = 2;
+	cfg_isolation_defaults(cfg);
 	return cfg;
 }
 

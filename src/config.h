@@ -61,6 +61,8 @@ struct vpn_settings {
 	size_t nfailed;
 	int has_failed;
 	char *stop_command;     /* run (via /bin/sh -c) after stopping the client */
+	char *script;           /* openconnect --script; NULL: epmon's own helper
+				 * with isolation netns, vpnc-script without */
 	char **process_names;   /* exact comm names of stale clients */
 	size_t nprocess_names;
 	int has_process_names;
@@ -133,9 +135,30 @@ int config_listen_parse(const char *listen, char *addr, size_t addrlen,
 			int *port, int *ipv6);
 int config_listen_is_loopback(const char *listen); /* 127.x.x.x or ::1 */
 
+enum isolation_mode {
+	ISOLATION_NETNS = 0,    /* each VPN site test in a network namespace of its own */
+	ISOLATION_NONE,         /* clients in the probe's own namespace, one at a time */
+};
+
+const char *isolation_mode_name(enum isolation_mode m);
+
+/* The isolation: map. Slot N of the subnet is its N-th /30: .1 on the
+ * probe's end of the site's veth, .2 in the site's namespace. */
+struct isolation_settings {
+	enum isolation_mode mode;
+	unsigned int subnet;    /* network address, host byte order */
+	int prefix;             /* 8..30 */
+	int line, col;          /* of the subnet value (or of the isolation map) */
+};
+
+/* Number of /30 links the subnet holds. */
+unsigned int isolation_slots(const struct isolation_settings *iso);
+
 struct config {
 	char *path;
 	double frequency_s;     /* > 0 */
+	int concurrency;        /* site tests at the same time, 1..1024 */
+	struct isolation_settings isolation;
 	struct smtp_settings logging;
 	char *results_dir;      /* default /var/lib/epmon */
 	char *state_dir;        /* state_directory, default /var/lib/epmon */

@@ -68,6 +68,15 @@ void cfg_smtp_free(struct smtp_settings *l);
 void cfg_parse_http(struct cfg_ctx *c, yaml_node_t *n, struct http_settings *h);
 void cfg_http_free(struct http_settings *h);
 
+/* config_isolation.c: concurrency and the isolation: map. */
+void cfg_isolation_defaults(struct config *cfg);
+/* Returns the node a subnet-size error points at (subnet value or map). */
+yaml_node_t *cfg_parse_isolation(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg);
+/* `at`: the concurrency value node, NULL when absent (the default follows
+ * the mode); subnet_at: see cfg_parse_isolation, NULL when absent. */
+void cfg_check_concurrency(struct cfg_ctx *c, yaml_node_t *at, yaml_node_t *subnet_at,
+			   struct config *cfg);
+
 /* config_site.c */
 void cfg_parse_sites(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg);
 

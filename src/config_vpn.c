@@ -9,7 +9,7 @@ enum {
 	K_CLIENT, K_GATEWAY, K_USERNAME, K_REALM, K_PASSWORD_FILE, K_PASSWORD_ENV,
 	K_PROTOCOL, K_CA_FILE, K_SERVERCERT, K_CONFIG_FILE, K_INTERFACE,
 	K_COMMAND, K_ARGS, K_EXPECT, K_CONNECTED, K_FAILED, K_STOP_COMMAND,
-	K_PROCESS_NAMES, K_LOGIN_TIMEOUT, K_TEARDOWN_TIMEOUT, K_COUNT
+	K_PROCESS_NAMES, K_LOGIN_TIMEOUT, K_TEARDOWN_TIMEOUT, K_SCRIPT, K_COUNT
 };
 
 static const char *const vpn_keys[] = {
@@ -17,7 +17,7 @@ static const char *const vpn_keys[] = {
 	"password_env", "protocol", "ca_file", "servercert", "config_file",
 	"interface", "command", "args", "expect", "connected", "failed",
 	"stop_command", "process_names", "login_timeout", "teardown_timeout",
-	NULL
+	"script", NULL
 };
 
 static const char *const protocols[] = { "anyconnect", "gp", "pulse", "nc",
@@ -30,7 +30,7 @@ void cfg_vpn_free(struct vpn_settings *v)
 	char **strs[] = { &v->gateway, &v->username, &v->realm,
 		&v->password_file, &v->password_env, &v->protocol, &v->ca_file,
 		&v->servercert, &v->config_file, &v->interface, &v->command,
-		&v->connected, &v->stop_command };
+		&v->connected, &v->stop_command, &v->script };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
@@ -58,6 +58,7 @@ static char **string_field(struct vpn_settings *v, int key)
 	case K_SERVERCERT: return &v->servercert;
 	case K_CONFIG_FILE: return &v->config_file;
 	case K_INTERFACE: return &v->interface;
+	case K_SCRIPT: return &v->script;
 	case K_COMMAND: return &v->command;
 	case K_CONNECTED: return &v->connected;
 	case K_STOP_COMMAND: return &v->stop_command;

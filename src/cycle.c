@@ -1,11 +1,17 @@
 #include "cycle.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "results.h"
 #include "schedule.h"
+
+/* A site test's deepest stack is a few netlink and output buffers; ASan
+ * builds need several times that. */
+#define WORKER_STACK (1024 * 1024)
 
 static int selected(const struct site *site, const char *const *only, size_t nonly)
 {
@@ -17,48 +23,136 @@ static int selected(const struct site *site, const char *const *only, size_t non
 	return 0;
 }
 
+/* One cycle's shared state: the workers take sites in config order and
+ * record each result under `lock` (CSV row, log, counters). */
+struct cycle_work {
+	const struct config *cfg;
+	const struct site_env *env;
+	struct results *csv;
+	const struct site **sites;      /* the selected sites, config order */
+	struct site_result *results;    /* same index as sites */
+	int *done;                      /* 1: tested; 0: aborted or not started */
+	size_t n, next;
+	pthread_mutex_t lock;
+};
+
+static void record(struct cycle_work *w, size_t i)
+{
+	const struct site_result *res = &w->results[i];
+
+	if (!res->ok)
+		log_warn(res->site, "FAIL at %s: %s", site_step_name(res->failed_step),
+			 res->detail);
+	else
+		log_info(res->site, "OK%s%s", res->detail[0] ? ": " : "", res->detail);
+	if (w->csv)
+		results_write(w->csv, res);
+	w->done[i] = 1;
+}
+
+/* A worker: the next site in config order until none is left or stop. */
+static void *worker(void *arg)
+{
+	struct cycle_work *w = arg;
+
+	for (;;) {
+		size_t i;
+		int rc;
+
+		pthread_mutex_lock(&w->lock);
+		i = w->next++;
+		if (i < w->n && w->env->before_site)
+			w->env->before_site(w->env->before_site_arg);
+		pthread_mutex_unlock(&w->lock);
+		if (i >= w->n || (w->env->stop && *w->env->stop))
+			break;
+		rc = site_test(w->sites[i], w->env, &w->results[i]);
+		pthread_mutex_lock(&w->lock);
+		if (rc < 0)
+			log_warn(w->sites[i]->name, "site test aborted by signal; no row written");
+		else
+			record(w, i);
+		pthread_mutex_unlock(&w->lock);
+		if (rc < 0)
+			break;
+	}
+	return NULL;
+}
+
+/* Starts up to `concurrency` workers (signals blocked in them: the caller's
+ * thread takes SIGTERM and sets *stop) and waits for all. With one worker
+ * the sites run in the calling thread, as the seed did. */
+static void run_workers(struct cycle_work *w, int concurrency)
+{
+	size_t nthreads = (size_t)concurrency < w->n ? (size_t)concurrency : w->n;
+	pthread_t *threads;
+	pthread_attr_t attr;
+	sigset_t all, old;
+	size_t started = 0;
+
+	if (nthreads <= 1 || !(threads = calloc(nthreads, sizeof(*threads)))) {
+		worker(w);
+		return;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, WORKER_STACK);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (; started < nthreads; started++) {
+		int e = pthread_create(&threads[started], &attr, worker, w);
+		if (e != 0) {
+			log_warn(NULL, "cannot start site worker %zu of %zu: %s; going on with %zu",
+				 started + 1, nthreads, strerror(e), started);
+			break;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (started == 0)
+		worker(w);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	free(threads);
+}
+
 void cycle_run(const struct config *cfg, const char *const *only, size_t nonly,
 	       struct results *csv, const struct site_env *env,
 	       struct cycle_report *rep)
 {
 	double start = monotonic_s();
+	struct cycle_work w = { .cfg = cfg, .env = env, .csv = csv };
+	size_t n = cfg->nsites ? cfg->nsites : 1;
 
 	memset(rep, 0, sizeof(*rep));
-	rep->results = calloc(cfg->nsites ? cfg->nsites : 1, sizeof(*rep->results));
-	if (!rep->results) {
+	rep->results = calloc(n, sizeof(*rep->results));
+	w.sites = calloc(n, sizeof(*w.sites));
+	w.results = calloc(n, sizeof(*w.results));
+	w.done = calloc(n, sizeof(*w.done));
+	if (!rep->results || !w.sites || !w.results || !w.done) {
 		log_error(NULL, "out of memory for %zu site results", cfg->nsites);
 		rep->aborted = 1;
-		return;
+		goto out;
 	}
-	for (size_t i = 0; i < cfg->nsites; i++) {
-		const struct site *site = &cfg->sites[i];
-		struct site_result *res = &rep->results[rep->nresults];
-
-		if (!selected(site, only, nonly))
+	for (size_t i = 0; i < cfg->nsites; i++)
+		if (selected(&cfg->sites[i], only, nonly))
+			w.sites[w.n++] = &cfg->sites[i];
+	pthread_mutex_init(&w.lock, NULL);
+	run_workers(&w, cfg->concurrency > 0 ? cfg->concurrency : 1);
+	pthread_mutex_destroy(&w.lock);
+	/* the report keeps config order, whatever order the sites ended in */
+	for (size_t i = 0; i < w.n; i++) {
+		if (!w.done[i]) {
+			rep->aborted = 1;
 			continue;
-		if (env->stop && *env->stop) {
-			rep->aborted = 1;
-			break;
 		}
-		if (env->before_site)
-			env->before_site(env->before_site_arg);
-		if (site_test(site, env, res) < 0) {
-			log_warn(site->name, "site test aborted by signal; no row written");
-			rep->aborted = 1;
-			break;
-		}
-		rep->nresults++;
-		if (!res->ok) {
+		rep->results[rep->nresults++] = w.results[i];
+		if (!w.results[i].ok)
 			rep->nfailed++;
-			log_warn(site->name, "FAIL at %s: %s",
-				 site_step_name(res->failed_step), res->detail);
-		} else {
-			log_info(site->name, "OK%s%s", res->detail[0] ? ": " : "",
-				 res->detail);
-		}
-		if (csv)
-			results_write(csv, res);
 	}
+out:
+	free(w.sites);
+	free(w.results);
+	free(w.done);
 	rep->duration_s = monotonic_s() - start;
 }
 

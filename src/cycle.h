@@ -1,4 +1,4 @@
-/* One monitoring cycle: every selected site, one after the other. */
+/* One monitoring cycle: every selected site, up to `concurrency` at a time. */
 #ifndef EPMON_CYCLE_H
 #define EPMON_CYCLE_H
 

@@ -18,6 +18,8 @@
 #include "schedule.h"
 #include "sdnotify.h"
 #include "site.h"
+#include "vpn/isolation.h"
+#include "vpn/tunsetup.h"
 #include "vpn/vpn.h"
 
 #ifndef EPMON_VERSION
@@ -149,12 +151,60 @@ static void check_watchdog(const struct config *cfg, const struct sdnotify *sd)
 	}
 }
 
+/* Isolation applies when it is on and some site has a VPN client. */
+static int wants_isolation(const struct config *cfg)
+{
+	if (cfg->isolation.mode != ISOLATION_NETNS)
+		return 0;
+	for (size_t i = 0; i < cfg->nsites; i++)
+		if (cfg->sites[i].vpn.client != VPN_NONE)
+			return 1;
+	return 0;
+}
+
+/* The subnet against this namespace: a config error, FILE:LINE:COL. */
+static int check_subnet(const struct config *cfg)
+{
+	char err[512];
+
+	if (!wants_isolation(cfg) || isolation_check_subnet(&cfg->isolation, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "%s:%d:%d: %s\n", cfg->path, cfg->isolation.line ? cfg->isolation.line : 1,
+		cfg->isolation.col ? cfg->isolation.col : 1, err);
+	return -1;
+}
+
+/* Start of once/run: the site namespaces' shared pieces. Returns 0 with
+ * *iso set (NULL when isolation does not apply), or an exit status. */
+static int open_isolation(const struct config *cfg, struct isolation **iso)
+{
+	char err[512];
+
+	*iso = NULL;
+	if (!wants_isolation(cfg))
+		return 0;
+	if (check_subnet(cfg) < 0)
+		return EXIT_USAGE;
+	*iso = isolation_open(&cfg->isolation, err, sizeof(err));
+	if (!*iso) {
+		fprintf(stderr, "epmon: isolation mode netns: %s (it needs root: CAP_SYS_ADMIN "
+			"and CAP_NET_ADMIN; or set isolation: {mode: none} and concurrency: 1)\n",
+			err);
+		return 1;
+	}
+	return 0;
+}
+
 static int cmd_check_config(const char *path)
 {
 	struct config *cfg = load_config(path);
 
 	if (!cfg)
 		return EXIT_USAGE;
+	if (check_subnet(cfg) < 0) {
+		config_free(cfg);
+		return EXIT_USAGE;
+	}
 	printf("OK: %zu site%s\n", cfg->nsites, cfg->nsites == 1 ? "" : "s");
 	config_free(cfg);
 	return 0;
@@ -193,6 +243,10 @@ static int cmd_once(const char *path, const char *const *only, size_t nonly)
 		}
 	}
 	install_signals();
+	if ((rc = open_isolation(cfg, &env.isolation)) != 0) {
+		config_free(cfg);
+		return rc;
+	}
 	env.state_dir = cfg->state_dir;
 	vpn_remember_resolv(&env);
 	csv = results_new(cfg->results_dir);
@@ -202,6 +256,7 @@ static int cmd_once(const char *path, const char *const *only, size_t nonly)
 	rc = (rep.nfailed > 0 || rep.aborted) ? 1 : 0;
 	cycle_report_free(&rep);
 	results_free(csv);
+	isolation_close(env.isolation);
 	config_free(cfg);
 	return rc;
 }
@@ -220,6 +275,22 @@ static void reload(const char *path, struct config **cfg, struct results **csv,
 	if (!fresh) {
 		log_error(NULL, "%s is invalid (errors above); keeping the previous config", path);
 		return;
+	}
+	if (wants_isolation(fresh) != wants_isolation(*cfg) ||
+	    fresh->isolation.mode != (*cfg)->isolation.mode ||
+	    fresh->isolation.subnet != (*cfg)->isolation.subnet ||
+	    fresh->isolation.prefix != (*cfg)->isolation.prefix) {
+		struct isolation *iso = NULL;
+		isolation_close(env->isolation);
+		env->isolation = NULL;
+		if (open_isolation(fresh, &iso) != 0) {
+			log_error(NULL, "%s: isolation cannot be set up (above); keeping the "
+				  "previous config", path);
+			config_free(fresh);
+			open_isolation(*cfg, &env->isolation);
+			return;
+		}
+		env->isolation = iso;
 	}
 	if (strcmp(fresh->results_dir, (*cfg)->results_dir) != 0) {
 		results_free(*csv);
@@ -262,6 +333,14 @@ static int cmd_run(const char *path)
 	env.before_site_arg = sd;
 	check_watchdog(cfg, sd);
 
+	{
+		int rc = open_isolation(cfg, &env.isolation);
+		if (rc != 0) {
+			config_free(cfg);
+			sdnotify_free(sd);
+			return rc;
+		}
+	}
 	csv = results_new(cfg->results_dir);
 	env.state_dir = cfg->state_dir;
 	vpn_remember_resolv(&env);
@@ -269,6 +348,7 @@ static int cmd_run(const char *path)
 	alerts = notifier_new(cfg);
 	/* /metrics, /status and the page, in their own thread (http: map). */
 	if (cfg->http.enabled && !(web = http_server_new(cfg, EPMON_VERSION))) {
+		isolation_close(env.isolation);
 		notifier_free(alerts);
 		results_free(csv);
 		config_free(cfg);
@@ -327,6 +407,7 @@ static int cmd_run(const char *path)
 	http_server_free(web);
 	notifier_free(alerts);
 	results_free(csv);
+	isolation_close(env.isolation);
 	config_free(cfg);
 	sdnotify_free(sd);
 	return 0;
@@ -350,6 +431,12 @@ int main(int argc, char **argv)
 
 	if (!only)
 		return 1;
+	/* openconnect runs "epmon tunnel-setup" as its --script: no options,
+	 * no config, nothing but the tunnel's own settings */
+	if (argc > 1 && strcmp(argv[1], "tunnel-setup") == 0) {
+		free(only);
+		return tunsetup_main(argc - 1, argv + 1);
+	}
 	/* "+" : options may come before and after the command */
 	while (optind < argc) {
 		c = getopt_long(argc, argv, "+c:s:vqhV", opts, NULL);

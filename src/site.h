@@ -41,8 +41,13 @@ struct site_result {
 void site_result_note(struct site_result *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+struct isolation;
+
 /* What a site test needs from its caller besides the site itself. */
 struct site_env {
+	/* NULL: clients run in epmon's own network namespace (isolation mode
+	 * none); else each VPN site test gets a namespace of its own */
+	struct isolation *isolation;
 	volatile const int *stop;   /* set by SIGTERM/SIGINT: abort cleanly */
 	const char *state_dir;      /* the last known good resolv.conf lives here */
 	const char *resolv_conf;    /* normally /etc/resolv.conf */

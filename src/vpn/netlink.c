@@ -1,4 +1,5 @@
 #include "vpn/netlink.h"
+#include "vpn/netlink_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -9,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,7 +21,10 @@ static struct mnl_socket *nl_open(void)
 
 	if (!nl)
 		return NULL;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+	/* a reply the kernel never sends must not hang a site test */
+	struct timeval tv = { 5, 0 };
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
 		mnl_socket_close(nl);
 		return NULL;
 	}
@@ -26,7 +32,7 @@ static struct mnl_socket *nl_open(void)
 }
 
 /* Sends one request and runs `cb` over every reply message until done. */
-static int nl_talk(struct nlmsghdr *req, mnl_cb_t cb, void *data)
+int nl_talk(struct nlmsghdr *req, mnl_cb_t cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl = nl_open();
@@ -57,7 +63,7 @@ static int nl_talk(struct nlmsghdr *req, mnl_cb_t cb, void *data)
 	return rc < 0 ? -1 : 0;
 }
 
-static int parse_ip(const char *address, unsigned char *out, unsigned char *family)
+int nl_parse_ip(const char *address, unsigned char *out, unsigned char *family)
 {
 	if (inet_pton(AF_INET, address, out) == 1) {
 		*family = AF_INET;
@@ -122,7 +128,7 @@ int nl_route_get(const char *address, int *oif, char *ifname, char *err, size_t 
 	struct rtmsg *rm;
 	struct route_entry r;
 	unsigned char dst[16], family;
-	int alen = parse_ip(address, dst, &family);
+	int alen = nl_parse_ip(address, dst, &family);
 
 	if (alen < 0) {
 		snprintf(err, errlen, "'%s' is not a numeric IP address", address);
@@ -146,29 +152,48 @@ int nl_route_get(const char *address, int *oif, char *ifname, char *err, size_t 
 	return 0;
 }
 
+/* RFC 2863 operational states (linux/if.h, which clashes with net/if.h) */
+enum { OPER_DOWN = 2, OPER_LOWERLAYERDOWN = 3 };
+
+struct link_info {
+	unsigned int flags;
+	int operstate;      /* IF_OPER_*, -1 when not reported */
+};
+
+static int link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct link_info *li = data;
+	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+	struct nlattr *attr;
+
+	li->flags = ifm->ifi_flags;
+	mnl_attr_for_each(attr, nlh, sizeof(*ifm))
+		if (mnl_attr_get_type(attr) == IFLA_OPERSTATE)
+			li->operstate = mnl_attr_get_u8(attr);
+	return MNL_CB_OK;
+}
+
+/* Asked over netlink, not /sys: sysfs shows the namespace it was mounted
+ * in, not the calling thread's. */
 int nl_link_state(const char *ifname)
 {
-	char path[96], state[32] = "";
-	unsigned int flags = 0;
-	FILE *f;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifm;
+	struct link_info li = { 0, -1 };
+	unsigned int index = if_nametoindex(ifname);
 
-	if (if_nametoindex(ifname) == 0)
+	if (index == 0)
 		return -1;
-	snprintf(path, sizeof(path), "/sys/class/net/%s/flags", ifname);
-	f = fopen(path, "re");
-	if (!f || fscanf(f, "%x", &flags) != 1)
-		flags = 0;
-	if (f)
-		fclose(f);
-	snprintf(path, sizeof(path), "/sys/class/net/%s/operstate", ifname);
-	f = fopen(path, "re");
-	if (f) {
-		if (!fgets(state, sizeof(state), f))
-			state[0] = 0;
-		fclose(f);
-	}
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;   /* the ACK ends the reply */
+	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_index = (int)index;
+	if (nl_talk(nlh, link_cb, &li) < 0)
+		return -1;
 	/* tun devices report "unknown" operstate when up */
-	return (flags & IFF_UP) && strncmp(state, "down", 4) != 0 ? 1 : 0;
+	return (li.flags & IFF_UP) && li.operstate != OPER_DOWN &&
+	       li.operstate != OPER_LOWERLAYERDOWN ? 1 : 0;
 }
 
 static int route_dump_cb(const struct nlmsghdr *nlh, void *data)
@@ -256,7 +281,7 @@ void route_format(const struct route_entry *r, char *buf, size_t len)
 		snprintf(buf + n, len - (size_t)n, " dev %s", dev);
 }
 
-static int ack_cb(const struct nlmsghdr *nlh, void *data)
+int nl_ack_cb(const struct nlmsghdr *nlh, void *data)
 {
 	(void)nlh;
 	(void)data;
@@ -283,7 +308,7 @@ int nl_route_delete(const struct route_entry *r)
 		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)r->oif);
 	if (r->has_gateway)
 		mnl_attr_put(nlh, RTA_GATEWAY, alen, r->gateway);
-	return nl_talk(nlh, ack_cb, NULL);
+	return nl_talk(nlh, nl_ack_cb, NULL);
 }
 
 int nl_link_delete(const char *ifname)
@@ -299,7 +324,7 @@ int nl_link_delete(const char *ifname)
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
 	ifm->ifi_index = (int)index;
-	return nl_talk(nlh, ack_cb, NULL);
+	return nl_talk(nlh, nl_ack_cb, NULL);
 }
 
 int nl_events_open(void)

@@ -160,7 +160,7 @@ static int write_auth_file(struct vpn_profile *p, const struct site *site,
 }
 
 static void default_args(struct argv_builder *b, const struct site *site,
-			 const char *auth_file)
+			 const char *auth_file, const char *script)
 {
 	const struct vpn_settings *v = &site->vpn;
 
@@ -177,6 +177,7 @@ static void default_args(struct argv_builder *b, const struct site *site,
 		if (v->ca_file) add_opt(b, "--cafile=", v->ca_file);
 		if (v->servercert) add_opt(b, "--servercert=", v->servercert);
 		if (v->realm) add_opt(b, "--authgroup=", v->realm);
+		if (script) add_opt(b, "--script=", script);
 		add_opt(b, "", "--passwd-on-stdin");
 		add_opt(b, "", "--non-inter");
 		add_opt(b, "", v->gateway);
@@ -196,7 +197,8 @@ static void default_args(struct argv_builder *b, const struct site *site,
 }
 
 int profile_build(const struct site *site, const char *password,
-		  struct vpn_profile *p, char *err, size_t errlen)
+		  const char *default_script, struct vpn_profile *p,
+		  char *err, size_t errlen)
 {
 	const struct vpn_settings *v = &site->vpn;
 	struct argv_builder b = { p, 0, 0 };
@@ -223,7 +225,8 @@ int profile_build(const struct site *site, const char *password,
 		for (size_t i = 0; i < v->nargs; i++)
 			add(&b, expand(v->args[i], site, p, auth_file[0] ? auth_file : NULL));
 	} else {
-		default_args(&b, site, auth_file[0] ? auth_file : NULL);
+		default_args(&b, site, auth_file[0] ? auth_file : NULL,
+			     v->script ? v->script : default_script);
 	}
 	if (b.overflow) {
 		snprintf(err, errlen, "too many client arguments (max %d)", PROFILE_MAX_ARGS);

@@ -26,9 +26,12 @@ struct vpn_profile {
 };
 
 /* Fills p for the site. `password` is only used for openvpn's auth file
- * (created 0600 in a private runtime dir, removed by profile_free). */
+ * (created 0600 in a private runtime dir, removed by profile_free).
+ * default_script: openconnect's --script when the site sets no vpn.script
+ * (NULL: openconnect's own default, vpnc-script). */
 int profile_build(const struct site *site, const char *password,
-		  struct vpn_profile *p, char *err, size_t errlen);
+		  const char *default_script, struct vpn_profile *p,
+		  char *err, size_t errlen);
 void profile_free(struct vpn_profile *p);
 
 /* The stale-client process names of a site (profile default or override). */

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -32,12 +34,25 @@ double session_now_ms(void)
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Child side of the fork: only async-signal-safe calls until execve. */
+/* In the child: a mount namespace of its own where /etc/resolv.conf is
+ * the private file (mounts stay private: nothing propagates back). */
+static int private_resolv(const char *file)
+{
+	if (unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
+	    mount(file, "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+/* Child side of the fork: only async-signal-safe calls until execve. The
+ * parent reads errno from errfd: negative when the private resolv.conf
+ * failed, positive when the exec did. */
 static void exec_child(const struct session_spec *spec, int slave, int errfd)
 {
 	static const char *const empty_env[] = { NULL };
 	sigset_t none;
-	int e;
+	int e, sign = 1;
 
 	/* the pty becomes the controlling tty of a new session */
 	if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
@@ -61,10 +76,14 @@ static void exec_child(const struct session_spec *spec, int slave, int errfd)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
+	if (spec->private_resolv && private_resolv(spec->private_resolv) < 0) {
+		sign = -1;
+		goto fail;
+	}
 	execve(spec->argv[0], (char *const *)spec->argv,
 	       (char *const *)(spec->env ? spec->env : empty_env));
 fail:
-	e = errno;
+	e = sign * errno;
 	ssize_t w = write(errfd, &e, sizeof(e));   /* the parent's reason */
 	(void)w;
 	_exit(127);
@@ -135,7 +154,13 @@ static int spawn(struct session *s, char *err, size_t errlen)
 		while (waitpid(s->pid, &s->wstatus, 0) < 0 && errno == EINTR)
 			;
 		s->reaped = 1;
-		snprintf(err, errlen, "cannot run %s: %s", s->spec.argv[0], strerror(child_errno));
+		if (child_errno < 0)
+			snprintf(err, errlen, "cannot give the client a private /etc/resolv.conf "
+				 "(bind mount of %s): %s", s->spec.private_resolv,
+				 strerror(-child_errno));
+		else
+			snprintf(err, errlen, "cannot run %s: %s", s->spec.argv[0],
+				 strerror(child_errno));
 		return -1;
 	}
 	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);

@@ -29,6 +29,10 @@ struct session_spec {
 	const char *stdin_secret;     /* optional: written once at start, then "\n" */
 	double login_timeout_s;       /* from session_start; 0 = none */
 	const char *site;             /* for log lines */
+	/* NULL, or a file the client sees as /etc/resolv.conf: it then runs in
+	 * a mount namespace of its own where that file is bind-mounted, so
+	 * nothing it writes there reaches the host */
+	const char *private_resolv;
 	volatile const int *stop;     /* may be NULL; non-zero aborts the login */
 };
 

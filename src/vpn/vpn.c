@@ -1,6 +1,7 @@
 #include "vpn/vpn.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <net/if.h>
 #include <poll.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "schedule.h"
+#include "vpn/isolation.h"
 #include "vpn/netlink.h"
 #include "vpn/proc.h"
 #include "vpn/profiles.h"
@@ -24,12 +26,15 @@ struct vpn_tunnel {
 	const struct site_env *env;
 	struct vpn_profile profile;
 	struct session *session;
+	struct site_netns *ns;          /* isolation: the site's own namespace */
 	struct route_list routes_before;
 	struct resolv_copy resolv_before;
 	char interface[IF_NAMESIZE];    /* the tunnel device, once known */
 	int events_fd;
 	/* the session reads these until session_free: they live here */
 	struct session_spec spec;
+	const char *client_env[16];
+	char script[PATH_MAX + 32];
 	char password[512];
 };
 
@@ -111,6 +116,9 @@ void vpn_prepare(const struct site *site, const struct site_env *env,
 	size_t n;
 	int killed;
 
+	/* a fresh namespace has no stale client and its own resolv.conf */
+	if (env->isolation)
+		return;
 	profile_process_names(site, &names, &n);
 	killed = n ? proc_kill_stale(names, n, site->vpn.teardown_timeout_s, site->name) : 0;
 	if (killed > 0) {
@@ -203,9 +211,28 @@ static struct vpn_tunnel *tunnel_new(const struct site *site, const struct site_
 	t->site = site;
 	t->env = env;
 	t->events_fd = -1;
-	nl_route_dump(&t->routes_before);
-	resolv_read(resolv_path(env), &t->resolv_before);
+	/* with isolation the namespace goes away whole: nothing to compare */
+	if (!env->isolation) {
+		nl_route_dump(&t->routes_before);
+		resolv_read(resolv_path(env), &t->resolv_before);
+	}
 	return t;
+}
+
+/* The client exited after connecting: when epmon's own tunnel setup
+ * stopped it, its line says why. */
+static void note_client_exit(struct vpn_tunnel *t, struct site_result *out)
+{
+	const char *tail = session_output_tail(t->session);
+	const char *at = NULL, *p = tail;
+
+	while ((p = strstr(p, "epmon tunnel-setup: ")))
+		at = p++;
+	if (at)
+		site_result_note(out, "%s (%.*s)", session_detail(t->session),
+				 (int)strcspn(at, "\r\n"), at);
+	else
+		site_result_note(out, "%s", session_detail(t->session));
 }
 
 /* After the connected pattern: wait (on netlink events, not by polling)
@@ -224,7 +251,7 @@ static int wait_for_tunnel(struct vpn_tunnel *t, double t0, double deadline,
 			return 0;
 		}
 		if (session_pump(t->session, 0) == 1) {
-			site_result_note(out, "%s", session_detail(t->session));
+			note_client_exit(t, out);
 			return -1;
 		}
 		left = deadline - monotonic_s();
@@ -262,6 +289,51 @@ static int last_line(const char *tail, char *buf, size_t len)
 	return 1;
 }
 
+/* With isolation, openconnect's --script is epmon itself ("epmon
+ * tunnel-setup"), and the client's environment says that it may write the
+ * private resolv.conf. NULL without isolation: the client's own default. */
+static const char *isolated_script(struct vpn_tunnel *t)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+	size_t i = 0;
+
+	if (!t->env->isolation)
+		return NULL;
+	for (; proc_clean_env[i] && i < 14; i++)
+		t->client_env[i] = proc_clean_env[i];
+	t->client_env[i++] = "EPMON_PRIVATE_RESOLV=1";
+	t->client_env[i] = NULL;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return NULL;
+	self[n] = 0;
+	/* openconnect runs it through /bin/sh -c */
+	snprintf(t->script, sizeof(t->script), "'%s' tunnel-setup", self);
+	return strchr(self, '\'') ? NULL : t->script;
+}
+
+/* The site's namespace, made for this test; the thread works inside it
+ * until vpn_down. */
+static int enter_namespace(struct vpn_tunnel *t, struct site_result *out)
+{
+	char err[256];
+
+	t->ns = site_netns_new(t->env->isolation, t->site->name, err, sizeof(err));
+	if (!t->ns) {
+		site_result_note(out, "cannot create the site's network namespace: %s", err);
+		return -1;
+	}
+	if (site_netns_enter(t->ns) < 0) {
+		site_result_note(out, "cannot enter the site's network namespace: %s",
+				 strerror(errno));
+		site_netns_free(t->ns);
+		t->ns = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 int vpn_up(const struct site *site, const struct site_env *env,
 	   struct vpn_tunnel **tun, struct site_result *out)
 {
@@ -279,16 +351,20 @@ int vpn_up(const struct site *site, const struct site_env *env,
 		return -1;
 	}
 	if (read_password(&site->vpn, t->password, sizeof(t->password), err, sizeof(err)) < 0 ||
-	    profile_build(site, t->password, &t->profile, err, sizeof(err)) < 0) {
+	    profile_build(site, t->password, isolated_script(t), &t->profile, err,
+			  sizeof(err)) < 0) {
 		site_result_note(out, "%s", err);
 		return -1;
 	}
+	if (env->isolation && enter_namespace(t, out) < 0)
+		return -1;
 	before = if_nameindex();
 	t->events_fd = nl_events_open();
 
 	spec = &t->spec;
 	spec->argv = (const char *const *)t->profile.argv;
-	spec->env = proc_clean_env;
+	spec->env = env->isolation ? t->client_env : proc_clean_env;
+	spec->private_resolv = t->ns ? site_netns_resolv(t->ns) : NULL;
 	/* struct expect_step and struct session_step have the same layout */
 	spec->steps = (const struct session_step *)t->profile.steps;
 	spec->nsteps = t->profile.nsteps;
@@ -416,6 +492,28 @@ static int verify_and_repair(struct vpn_tunnel *t, struct site_result *out)
 	return rc;
 }
 
+/* Isolation's teardown: out of the namespace, then every process left in
+ * it killed, and it deleted with its veth, tunnel, routes and resolv.conf. */
+static int leave_namespace(struct vpn_tunnel *t, struct site_result *out)
+{
+	int killed;
+
+	if (site_netns_leave(t->ns) < 0) {
+		log_error(t->site->name, "cannot return to the probe's namespace: %s",
+			  strerror(errno));
+		site_result_note(out, "teardown: cannot leave the site's namespace");
+		return -1;
+	}
+	killed = site_netns_free(t->ns);
+	t->ns = NULL;
+	if (killed > 0) {
+		out->stale_killed += killed;
+		site_result_note(out, "teardown: killed %d process(es) left in the site's namespace",
+				 killed);
+	}
+	return 0;
+}
+
 int vpn_down(struct vpn_tunnel *t, struct site_result *out)
 {
 	double t0 = monotonic_s();
@@ -439,13 +537,17 @@ int vpn_down(struct vpn_tunnel *t, struct site_result *out)
 			site_result_note(out, "stop_command failed: %s",
 					 status < 0 ? err : "non-zero exit status");
 	}
-	rc = verify_and_repair(t, out);
+	if (t->events_fd >= 0)
+		close(t->events_fd);
+	t->events_fd = -1;
+	if (t->env->isolation)
+		rc = t->ns ? leave_namespace(t, out) : 0;
+	else
+		rc = verify_and_repair(t, out);
 	/* teardown ends when the host is verified clean, not at the client's exit */
 	out->teardown_ms = (monotonic_s() - t0) * 1000.0;
 	if (t->session)
 		session_free(t->session);
-	if (t->events_fd >= 0)
-		close(t->events_fd);
 	profile_free(&t->profile);
 	explicit_bzero(t->password, sizeof(t->password));
 	route_list_free(&t->routes_before);

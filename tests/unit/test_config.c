@@ -221,7 +221,60 @@ static void unknown_key_top(void **state)
 {
 	expect_error("freqency: 300\nfrequency: 300\n" SITE, "t.yml:1:1: ",
 		     "unknown key 'freqency' in top level (known: frequency, "
-		     "logging, results, ping, sites, state_directory, http)");
+		     "logging, results, ping, sites, state_directory, http, concurrency, "
+		     "isolation)");
+}
+
+/* concurrency and isolation: defaults, the mode none rule, subnet checks */
+static void isolation_defaults(void **state)
+{
+	struct config_diag d;
+	struct config *cfg = parse("frequency: 300\n" SITE, &d);
+
+	assert_non_null(cfg);
+	assert_int_equal(cfg->concurrency, 8);
+	assert_int_equal(cfg->isolation.mode, ISOLATION_NETNS);
+	assert_int_equal(cfg->isolation.subnet, 0x64400000u);  /* 100.64.0.0 */
+	assert_int_equal(cfg->isolation.prefix, 16);
+	assert_int_equal(isolation_slots(&cfg->isolation), 16384);
+	config_free(cfg);
+	config_diag_free(&d);
+	/* mode none alone: one at a time, as the seed did */
+	cfg = parse("frequency: 300\nisolation: {mode: none}\n" SITE, &d);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->concurrency, 1);
+	assert_int_equal(cfg->isolation.mode, ISOLATION_NONE);
+	config_free(cfg);
+	config_diag_free(&d);
+	cfg = parse("frequency: 300\nconcurrency: 1024\nisolation: {subnet: 10.9.0.0/20}\n" SITE, &d);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->concurrency, 1024);
+	assert_int_equal(cfg->isolation.prefix, 20);
+	assert_int_equal(cfg->isolation.line, 3);
+	assert_int_equal(cfg->isolation.col, 21);
+	config_free(cfg);
+	config_diag_free(&d);
+}
+
+static void isolation_errors(void **state)
+{
+	expect_error("frequency: 300\nconcurrency: 0\n" SITE, "t.yml:2:14: ", "'concurrency'");
+	expect_error("frequency: 300\nconcurrency: 1025\n" SITE, "t.yml:2:14: ", "'concurrency'");
+	expect_error("frequency: 300\nconcurrency: 4\nisolation: {mode: none}\n" SITE,
+		     "t.yml:2:14: ", "'concurrency' must be 1 with isolation mode none");
+	expect_error("frequency: 300\nisolation: {mode: chroot}\n" SITE, "t.yml:2:19: ",
+		     "'mode' in isolation must be netns");
+	expect_error("frequency: 300\nisolation: {subnet: 10.1.2.3/16}\n" SITE, "t.yml:2:21: ",
+		     "has host bits set; did you mean 10.1.0.0/16?");
+	expect_error("frequency: 300\nisolation: {subnet: 10.1.0.0/31}\n" SITE, "t.yml:2:21: ",
+		     "prefix length must be 8..30");
+	expect_error("frequency: 300\nisolation: {subnet: fd00::/64}\n" SITE, "t.yml:2:21: ",
+		     "must be an IPv4 network in CIDR form");
+	expect_error("frequency: 300\nisolation: {subnet: 10.1.0.0/29}\n" SITE, "t.yml:2:21: ",
+		     "isolation subnet /29 holds 2 site links (a /30 each), fewer than "
+		     "concurrency 8: use a /27 or larger");
+	expect_error("frequency: 300\nisolation: {subnet: 10.1.0.0/27, mtu: 3}\n" SITE,
+		     "t.yml:2:34: ", "unknown key 'mtu' in isolation (known: mode, subnet)");
 }
 
 static void unknown_key_site(void **state)
@@ -842,6 +895,8 @@ int main(void)
 		cmocka_unit_test(valid_full_config),
 		cmocka_unit_test(defaults_apply),
 		cmocka_unit_test(unknown_key_top),
+		cmocka_unit_test(isolation_defaults),
+		cmocka_unit_test(isolation_errors),
 		cmocka_unit_test(unknown_key_site),
 		cmocka_unit_test(unknown_key_vpn),
 		cmocka_unit_test(unknown_key_ping),

@@ -59,7 +59,7 @@ static void openconnect_profile_uses_stdin_and_named_interface(void **state)
 	s.vpn.command = (char *)"/bin/true";   /* any executable stands in */
 	s.vpn.protocol = (char *)"gp";
 	s.vpn.ca_file = (char *)"/etc/epmon/ca.pem";
-	assert_int_equal(profile_build(&s, "s3cret-pw", &p, err, sizeof(err)), 0);
+	assert_int_equal(profile_build(&s, "s3cret-pw", NULL, &p, err, sizeof(err)), 0);
 	assert_string_equal(p.argv[0], "/bin/true");
 	assert_true(argv_has(&p, "--protocol=gp"));
 	assert_true(argv_has(&p, "--user=monitor"));
@@ -83,7 +83,7 @@ static void startct_profile_defaults_and_realm(void **state)
 
 	s.vpn.command = (char *)"/bin/true";
 	s.vpn.realm = (char *)"Corp";
-	assert_int_equal(profile_build(&s, "pw", &p, err, sizeof(err)), 0);
+	assert_int_equal(profile_build(&s, "pw", NULL, &p, err, sizeof(err)), 0);
 	assert_string_equal(p.argv[1], "-m");
 	assert_string_equal(p.argv[2], "vpn.example.com");
 	assert_string_equal(p.argv[3], "-u");
@@ -120,7 +120,7 @@ static void overrides_replace_profile_fields(void **state)
 	s.vpn.expect = steps; s.vpn.nexpect = 2; s.vpn.has_expect = 1;
 	s.vpn.connected = (char *)"UP";
 	s.vpn.stop_command = (char *)"/opt/ct/stop";
-	assert_int_equal(profile_build(&s, "pw", &p, err, sizeof(err)), 0);
+	assert_int_equal(profile_build(&s, "pw", NULL, &p, err, sizeof(err)), 0);
 	assert_string_equal(p.argv[1], "--host=vpn.example.com:443");
 	assert_string_equal(p.argv[2], "--who=monitor@R");
 	assert_string_equal(p.argv[3], "paris");
@@ -146,7 +146,7 @@ static void openvpn_auth_file_is_private_and_removed(void **state)
 
 	s.vpn.command = (char *)"/bin/true";
 	s.vpn.config_file = (char *)"/etc/openvpn/paris.conf";
-	assert_int_equal(profile_build(&s, "ovpn-pw", &p, err, sizeof(err)), 0);
+	assert_int_equal(profile_build(&s, "ovpn-pw", NULL, &p, err, sizeof(err)), 0);
 	assert_false(argv_contains(&p, "ovpn-pw"));
 	assert_true(argv_has(&p, "--auth-user-pass"));
 	snprintf(auth, sizeof(auth), "%s/auth", p.runtime_dir);
@@ -173,7 +173,7 @@ static void missing_client_is_an_error(void **state)
 	char err[256];
 
 	s.vpn.command = (char *)"/nonexistent/openconnect";
-	assert_int_equal(profile_build(&s, "pw", &p, err, sizeof(err)), -1);
+	assert_int_equal(profile_build(&s, "pw", NULL, &p, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "/nonexistent/openconnect"));
 	assert_non_null(strstr(err, "not found"));
 }
