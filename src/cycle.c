@@ -8,6 +8,7 @@
 #include "log.h"
 #include "results.h"
 #include "schedule.h"
+#include "vpn/isolation.h"
 
 /* A site test's deepest stack is a few netlink and output buffers; ASan
  * builds need several times that. */
@@ -137,7 +138,11 @@ void cycle_run(const struct config *cfg, const char *const *only, size_t nonly,
 		if (selected(&cfg->sites[i], only, nonly))
 			w.sites[w.n++] = &cfg->sites[i];
 	pthread_mutex_init(&w.lock, NULL);
+	if (env->isolation)
+		isolation_probe_snapshot(env->isolation);
 	run_workers(&w, cfg->concurrency > 0 ? cfg->concurrency : 1);
+	if (env->isolation)
+		isolation_probe_check(env->isolation);
 	pthread_mutex_destroy(&w.lock);
 	/* the report keeps config order, whatever order the sites ended in */
 	for (size_t i = 0; i < w.n; i++) {

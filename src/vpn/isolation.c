@@ -179,6 +179,81 @@ int isolation_check_subnet(const struct isolation_settings *set, char *err, size
 	return -1;
 }
 
+/* ---- the probe stays untouched ---- */
+
+static void drop_own_routes(struct route_list *l)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (!epmon_link(l->items[i].oif))
+			l->items[kept++] = l->items[i];
+	l->n = kept;
+}
+
+static void snapshot_free(struct isolation *iso)
+{
+	if (!iso->have_snapshot)
+		return;
+	route_list_free(&iso->routes);
+	resolv_copy_free(&iso->resolv);
+	iso->have_snapshot = 0;
+}
+
+void isolation_probe_snapshot(struct isolation *iso)
+{
+	snapshot_free(iso);
+	if (nl_route_dump(&iso->routes) < 0)
+		return;
+	if (resolv_read("/etc/resolv.conf", &iso->resolv) < 0) {
+		route_list_free(&iso->routes);
+		return;
+	}
+	drop_own_routes(&iso->routes);
+	iso->have_snapshot = 1;
+}
+
+/* Routes in a and not in b, each logged with `what`. */
+static int route_diff(const struct route_list *a, const struct route_list *b, const char *what)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < a->n; i++) {
+		char text[160];
+		if (route_list_has(b, &a->items[i]))
+			continue;
+		route_format(&a->items[i], text, sizeof(text));
+		log_warn(NULL, "the probe's routing table changed during the cycle: route %s %s",
+			 text, what);
+		n++;
+	}
+	return n;
+}
+
+int isolation_probe_check(struct isolation *iso)
+{
+	struct route_list now;
+	struct resolv_copy resolv;
+	int changes = 0;
+
+	if (!iso->have_snapshot || nl_route_dump(&now) < 0)
+		return 0;
+	drop_own_routes(&now);
+	changes += route_diff(&now, &iso->routes, "appeared");
+	changes += route_diff(&iso->routes, &now, "vanished");
+	route_list_free(&now);
+	if (resolv_read("/etc/resolv.conf", &resolv) == 0) {
+		if (!resolv_equal(&resolv, &iso->resolv)) {
+			log_warn(NULL, "the probe's /etc/resolv.conf changed during the cycle "
+				 "(not by a client in a site namespace: they write private copies)");
+			changes++;
+		}
+		resolv_copy_free(&resolv);
+	}
+	snapshot_free(iso);
+	return changes;
+}
+
 /* ---- nftables ---- */
 
 /* Runs nft commands through libnftables; the error text in err. */
@@ -438,5 +513,6 @@ void isolation_close(struct isolation *iso)
 		close(iso->users_fd);
 	if (iso->probe_fd >= 0)
 		close(iso->probe_fd);
+	snapshot_free(iso);
 	free(iso);
 }

@@ -28,6 +28,13 @@ struct isolation *isolation_open(const struct isolation_settings *s, char *err, 
 /* The last epmon to close removes the nft table and restores ip_forward. */
 void isolation_close(struct isolation *iso);
 
+/* With isolation the probe's namespace must never change: a cycle takes a
+ * snapshot of its routes (epmon's own site links aside) and resolv.conf,
+ * and compares after; every difference is logged as a warning. Returns the
+ * number of differences. Called by one thread at a time. */
+void isolation_probe_snapshot(struct isolation *iso);
+int isolation_probe_check(struct isolation *iso);
+
 /* For a site test: a free slot, a new namespace with lo up, the veth
  * (probe end ISOLATION_LINK_PREFIX<slot>, site end ISOLATION_SITE_LINK)
  * with its /30 and a default route, and a private resolv.conf. The

@@ -5,12 +5,17 @@
 
 #include <stddef.h>
 #include "vpn/isolation.h"
+#include "vpn/netlink.h"
+#include "vpn/resolv.h"
 
 struct isolation {
 	struct isolation_settings settings;
 	int probe_fd;           /* the probe's network namespace */
 	int users_fd;           /* <dir>/users, flock shared while we run */
 	char dir[128];          /* ISOLATION_RUN_DIR/<probe netns inode> */
+	struct route_list routes;       /* the probe's, at the cycle's start */
+	struct resolv_copy resolv;
+	int have_snapshot;
 };
 
 /* <dir>/slot-N: locked (flock) by the one epmon using slot N. */
