@@ -17,7 +17,7 @@
 
 static struct mnl_socket *nl_open(void)
 {
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 
 	if (!nl)
 		return NULL;

@@ -74,6 +74,8 @@ int proc_run(const char *const *argv, double timeout_s, char *err, size_t errlen
 			dup2(devnull, 2);
 		}
 		setpgid(0, 0);
+		/* other site tests' sockets and ptys are not this command's */
+		close_range(3, ~0U, 0);
 		execve(path, (char *const *)argv, (char *const *)proc_clean_env);
 		_exit(127);
 	}
