@@ -38,6 +38,7 @@ e2e_tmpdir TMP
 mkdir -p "$TMP/results" "$TMP/state" "$TMP/once"
 {
 	echo "frequency: $FREQ"
+	echo "concurrency: 1   # the overhead figures assume one site after another"
 	echo "results: {directory: $TMP/results}"
 	echo "state_directory: $TMP/state"
 	echo "ping: {count: $COUNT, interval: $INTERVAL, timeout: 1}"

@@ -35,6 +35,10 @@ e2e_tmpdir TMP
 mkdir -p "$TMP/results" "$TMP/state"
 {
 	echo "frequency: $FREQ"
+	echo "# the seed's way: one site after another in the probe's namespace (the trace"
+	echo "# below reads vpnc-script's ip calls); bench/netns.sh measures isolation"
+	echo "concurrency: 1"
+	echo "isolation: {mode: none}"
 	echo "results: {directory: $TMP/results}"
 	echo "state_directory: $TMP/state"
 	echo "ping: {count: $COUNT, interval: $INTERVAL, timeout: 0.5}"

@@ -19,6 +19,7 @@
 #include "sdnotify.h"
 #include "site.h"
 #include "vpn/isolation.h"
+#include "vpn/patterns.h"
 #include "vpn/tunsetup.h"
 #include "vpn/vpn.h"
 
@@ -248,6 +249,7 @@ static int cmd_once(const char *path, const char *const *only, size_t nonly)
 		return rc;
 	}
 	env.state_dir = cfg->state_dir;
+	env.patterns = pattern_cache_new();
 	vpn_remember_resolv(&env);
 	csv = results_new(cfg->results_dir);
 	cycle_run(cfg, only, nonly, csv, &env, &rep);
@@ -257,6 +259,7 @@ static int cmd_once(const char *path, const char *const *only, size_t nonly)
 	cycle_report_free(&rep);
 	results_free(csv);
 	isolation_close(env.isolation);
+	pattern_cache_free(env.patterns);
 	config_free(cfg);
 	return rc;
 }
@@ -343,12 +346,14 @@ static int cmd_run(const char *path)
 	}
 	csv = results_new(cfg->results_dir);
 	env.state_dir = cfg->state_dir;
+	env.patterns = pattern_cache_new();
 	vpn_remember_resolv(&env);
 	/* Alert state, spool and the mail sender thread (signals stay here). */
 	alerts = notifier_new(cfg);
 	/* /metrics, /status and the page, in their own thread (http: map). */
 	if (cfg->http.enabled && !(web = http_server_new(cfg, EPMON_VERSION))) {
 		isolation_close(env.isolation);
+		pattern_cache_free(env.patterns);
 		notifier_free(alerts);
 		results_free(csv);
 		config_free(cfg);
@@ -408,6 +413,7 @@ static int cmd_run(const char *path)
 	notifier_free(alerts);
 	results_free(csv);
 	isolation_close(env.isolation);
+	pattern_cache_free(env.patterns);
 	config_free(cfg);
 	sdnotify_free(sd);
 	return 0;

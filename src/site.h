@@ -42,12 +42,16 @@ void site_result_note(struct site_result *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 struct isolation;
+struct pattern_cache;
 
 /* What a site test needs from its caller besides the site itself. */
 struct site_env {
 	/* NULL: clients run in epmon's own network namespace (isolation mode
 	 * none); else each VPN site test gets a namespace of its own */
 	struct isolation *isolation;
+	/* compiled client patterns shared by concurrent site tests (NULL: each
+	 * session compiles its own) */
+	struct pattern_cache *patterns;
 	volatile const int *stop;   /* set by SIGTERM/SIGINT: abort cleanly */
 	const char *state_dir;      /* the last known good resolv.conf lives here */
 	const char *resolv_conf;    /* normally /etc/resolv.conf */

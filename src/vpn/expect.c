@@ -21,32 +21,17 @@ struct hit {
 	size_t so, eo;         /* absolute offsets in buf */
 };
 
-static int compile_one(regex_t *re, const char *pattern, char *err, size_t errlen)
-{
-	int rc = regcomp(re, pattern, REG_EXTENDED | REG_NEWLINE);
-
-	if (rc != 0) {
-		char msg[128];
-		regerror(rc, re, msg, sizeof(msg));
-		snprintf(err, errlen, "bad pattern '%s': %s", pattern, msg);
-		return -1;
-	}
-	return 0;
-}
-
-/* Compiled once per session: regcomp is the costly part of matching. */
+/* Looked up in the shared cache (or the session's own): regcomp and the
+ * match cache that regexec builds are the costly part of matching. */
 int session_compile(struct session *s, char *err, size_t errlen)
 {
 	const struct session_spec *sp = &s->spec;
+	struct pattern_cache *cache = sp->patterns;
 
-	if (sp->nsteps) {
-		s->step_re = calloc(sp->nsteps, sizeof(*s->step_re));
-		s->step_has_re = calloc(sp->nsteps, 1);
-		if (!s->step_re || !s->step_has_re) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-	}
+	if (!cache && !(cache = s->own_patterns = pattern_cache_new()))
+		goto oom;
+	if (sp->nsteps && !(s->step_re = calloc(sp->nsteps, sizeof(*s->step_re))))
+		goto oom;
 	for (size_t i = 0; i < sp->nsteps; i++) {
 		const struct session_step *st = &sp->steps[i];
 		if (st->send && strstr(st->send, PASSWORD_TOKEN) && !sp->secret) {
@@ -54,44 +39,34 @@ int session_compile(struct session *s, char *err, size_t errlen)
 				 i + 1, PASSWORD_TOKEN);
 			return -1;
 		}
-		if (!st->expect || !*st->expect)
-			continue;
-		if (compile_one(&s->step_re[i], st->expect, err, errlen) < 0)
+		if (st->expect && *st->expect &&
+		    !(s->step_re[i] = pattern_cache_get(cache, st->expect, err, errlen)))
 			return -1;
-		s->step_has_re[i] = 1;
 	}
-	if (sp->connected && *sp->connected) {
-		if (compile_one(&s->connected_re, sp->connected, err, errlen) < 0)
-			return -1;
-		s->has_connected = 1;
-	}
-	if (sp->nfailed) {
-		s->failed_re = calloc(sp->nfailed, sizeof(*s->failed_re));
-		if (!s->failed_re) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-	}
+	if (sp->connected && *sp->connected &&
+	    !(s->connected_re = pattern_cache_get(cache, sp->connected, err, errlen)))
+		return -1;
+	if (sp->nfailed && !(s->failed_re = calloc(sp->nfailed, sizeof(*s->failed_re))))
+		goto oom;
 	for (size_t i = 0; i < sp->nfailed; i++) {
-		if (compile_one(&s->failed_re[i], sp->failed[i], err, errlen) < 0)
+		if (!(s->failed_re[i] = pattern_cache_get(cache, sp->failed[i], err, errlen)))
 			return -1;
 		s->ncompiled_failed++;
 	}
 	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return -1;
 }
 
 void session_free_patterns(struct session *s)
 {
-	for (size_t i = 0; s->step_has_re && i < s->spec.nsteps; i++)
-		if (s->step_has_re[i])
-			regfree(&s->step_re[i]);
 	free(s->step_re);
-	free(s->step_has_re);
-	if (s->has_connected)
-		regfree(&s->connected_re);
-	for (size_t i = 0; i < s->ncompiled_failed; i++)
-		regfree(&s->failed_re[i]);
 	free(s->failed_re);
+	pattern_cache_free(s->own_patterns);
+	s->step_re = NULL;
+	s->failed_re = NULL;
+	s->own_patterns = NULL;
 }
 
 /* Searches the unmatched output; offsets become absolute. */
@@ -124,16 +99,16 @@ static int earliest(const struct session *s, size_t step, struct hit *h)
 
 	*h = (struct hit){ HIT_NONE, 0, 0, 0 };
 	for (size_t i = 0; i < s->ncompiled_failed; i++)
-		if (search(s, &s->failed_re[i], &so, &eo))
+		if (search(s, s->failed_re[i], &so, &eo))
 			consider(h, HIT_FAILED, i, so, eo);
 	if (step < s->spec.nsteps) {
-		if (!s->step_has_re[step])
+		if (!s->step_re[step])
 			consider(h, HIT_STEP, 0, s->match_pos, s->match_pos);
-		else if (search(s, &s->step_re[step], &so, &eo))
+		else if (search(s, s->step_re[step], &so, &eo))
 			consider(h, HIT_STEP, 0, so, eo);
 	}
-	if (s->has_connected) {
-		if (search(s, &s->connected_re, &so, &eo))
+	if (s->connected_re) {
+		if (search(s, s->connected_re, &so, &eo))
 			consider(h, HIT_CONNECTED, 0, so, eo);
 	} else if (step >= s->spec.nsteps) {
 		/* no connected pattern: answering the last prompt is success */

@@ -103,7 +103,7 @@ static void add_opt(struct argv_builder *b, const char *prefix, const char *valu
 
 /* "{gateway}" style placeholders in user-given args. */
 static char *expand(const char *arg, const struct site *site, const struct vpn_profile *p,
-		    const char *auth_file)
+		    const char *auth_file, const char *script)
 {
 	const struct vpn_settings *v = &site->vpn;
 	const struct { const char *key; const char *value; } vars[] = {
@@ -112,6 +112,7 @@ static char *expand(const char *arg, const struct site *site, const struct vpn_p
 		{ "{ca_file}", v->ca_file }, { "{servercert}", v->servercert },
 		{ "{config_file}", v->config_file }, { "{interface}", p->interface },
 		{ "{auth_file}", auth_file }, { "{site}", site->name },
+		{ "{script}", script },
 	};
 	char *out = strdup(arg);
 
@@ -223,7 +224,8 @@ int profile_build(const struct site *site, const char *password,
 	add(&b, strdup(path));
 	if (v->has_args) {
 		for (size_t i = 0; i < v->nargs; i++)
-			add(&b, expand(v->args[i], site, p, auth_file[0] ? auth_file : NULL));
+			add(&b, expand(v->args[i], site, p, auth_file[0] ? auth_file : NULL,
+				       v->script ? v->script : default_script));
 	} else {
 		default_args(&b, site, auth_file[0] ? auth_file : NULL,
 			     v->script ? v->script : default_script);
@@ -282,7 +284,7 @@ int profile_build(const struct site *site, const char *password,
 		}
 		for (size_t i = 0; i < p->nsteps; i++) {
 			own[i] = p->steps[i];
-			own[i].send = p->steps[i].send ? expand(p->steps[i].send, site, p, NULL) : NULL;
+			own[i].send = p->steps[i].send ? expand(p->steps[i].send, site, p, NULL, NULL) : NULL;
 		}
 		p->owned_steps = own;
 		p->steps = own;

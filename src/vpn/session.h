@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct pattern_cache;
+
 /* Wait for `expect` (POSIX ERE; NULL or "" = send at once), then send `send`
  * followed by "\r" (NULL = send nothing). "{password}" in send is replaced
  * by the secret. timeout_s: 0 = only the overall login timeout applies. */
@@ -33,6 +35,8 @@ struct session_spec {
 	 * a mount namespace of its own where that file is bind-mounted, so
 	 * nothing it writes there reaches the host */
 	const char *private_resolv;
+	/* NULL, or where compiled patterns are shared with other sessions */
+	struct pattern_cache *patterns;
 	volatile const int *stop;     /* may be NULL; non-zero aborts the login */
 };
 

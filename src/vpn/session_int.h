@@ -5,6 +5,7 @@
 
 #include <regex.h>
 #include <time.h>
+#include "vpn/patterns.h"
 #include "vpn/session.h"
 
 #define SESSION_TAIL_MAX 4096    /* session_output_tail() */
@@ -32,11 +33,11 @@ struct session {
 	int failed_index;
 	char detail[512];
 
-	regex_t *step_re;          /* one per step; unused where expect is empty */
-	unsigned char *step_has_re;
-	regex_t connected_re;
-	int has_connected;
-	regex_t *failed_re;
+	/* from spec->patterns, or own_patterns when the caller gave none */
+	struct pattern_cache *own_patterns;
+	const regex_t **step_re;   /* one per step; NULL where expect is empty */
+	const regex_t *connected_re;
+	const regex_t **failed_re;
 	size_t ncompiled_failed;
 
 	/* Output since the last trim: \r and NUL stripped, secrets replaced in

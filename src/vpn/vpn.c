@@ -365,6 +365,7 @@ int vpn_up(const struct site *site, const struct site_env *env,
 	spec->argv = (const char *const *)t->profile.argv;
 	spec->env = env->isolation ? t->client_env : proc_clean_env;
 	spec->private_resolv = t->ns ? site_netns_resolv(t->ns) : NULL;
+	spec->patterns = env->patterns;
 	/* struct expect_step and struct session_step have the same layout */
 	spec->steps = (const struct session_step *)t->profile.steps;
 	spec->nsteps = t->profile.nsteps;
