@@ -408,6 +408,7 @@ static void clean_slot(const struct isolation *iso, unsigned slot)
 	if (killed > 0)
 		log_warn(NULL, "removed leftover processes of site %s: killed %d in its "
 			 "namespace (an earlier epmon died)", site, killed);
+	log_info(NULL, "removed leftover slot %u of site %s (an earlier epmon died)", slot, site);
 	slot_release(iso, slot, fd);
 }
 

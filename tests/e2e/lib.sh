@@ -309,6 +309,13 @@ lab_exit() {
 			echo "lab_exit: killing leftover $(cat "/proc/$pid/comm" 2>/dev/null) $pid in $LAB_NS_PROBE" >&2
 			kill -KILL "$pid" 2>/dev/null
 		done
+		# Clients left in site namespaces (netns isolation) by a failing test.
+		if [ -n "${TMP:-}" ] && [ -f "$TMP/netns.before" ]; then
+			netns_procs "$TMP/netns.before" 2>/dev/null | while read -r pid _ comm rest; do
+				echo "lab_exit: killing leftover $comm $pid in a site namespace: $rest" >&2
+				kill -KILL "$pid" 2>/dev/null
+			done
+		fi
 	fi
 	if [ -n "$LAB_P" ]; then
 		"$LAB_SH" down --prefix "$LAB_P" >/dev/null 2>&1 ||
@@ -319,10 +326,12 @@ lab_exit() {
 	e2e_cleanup
 }
 
-# lab_start N: bring up a lab with N gateways under a fresh prefix (v + 5 digits), import
-# its LAB_* variables (lab.sh env) and take it down at exit.
+# lab_start N [UP_OPTION...]: bring up a lab with N gateways under a fresh prefix (v + 5
+# digits; options of lab.sh up such as --same-pool), import its LAB_* variables (lab.sh
+# env) and take it down at exit.
 lab_start() {
 	local n=$1 i p
+	shift
 	require_cmd ocserv ocpasswd certtool openconnect ss python3
 	[ -c /dev/net/tun ] || skip "needs /dev/net/tun"
 	for i in $(seq 20); do
@@ -333,8 +342,8 @@ lab_start() {
 	trap lab_exit EXIT
 	# A second `up` finishes a failed one: under load lab.sh may call a just spawned
 	# ocserv "exited" while it is still `ip netns exec` (reported to the lab's owner).
-	"$LAB_SH" up "$n" --prefix "$p" >&2 || "$LAB_SH" up "$n" --prefix "$p" >&2 ||
-		fail "lab.sh up $n --prefix $p failed"
+	"$LAB_SH" up "$n" "$@" --prefix "$p" >&2 || "$LAB_SH" up "$n" "$@" --prefix "$p" >&2 ||
+		fail "lab.sh up $n $* --prefix $p failed"
 	eval "$("$LAB_SH" env --prefix "$p")" || fail "lab.sh env --prefix $p failed"
 	e2e_log "lab $p up: $n gateway(s), probe $LAB_NS_PROBE"
 }
@@ -368,6 +377,9 @@ probe_state() {
 	ip -n "$LAB_NS_PROBE" -6 route show table all
 	echo "# rules"
 	ip -n "$LAB_NS_PROBE" rule show
+	# epmon's netns isolation turns forwarding on while it runs and must restore it
+	echo "# net.ipv4.ip_forward"
+	ip netns exec "$LAB_NS_PROBE" cat /proc/sys/net/ipv4/ip_forward
 }
 
 # probe_settle: wait (5 s) until the probe's IPv6 link-local address left duplicate
@@ -384,20 +396,25 @@ probe_settle() {
 	fail "IPv6 addresses of $LAB_NS_PROBE still tentative after 5 s"
 }
 
-# probe_snapshot DIR: save probe_state and resolv.conf into DIR (before a test).
+# probe_snapshot DIR: save probe_state, resolv.conf and the network namespaces in use
+# (netns_inventory) into DIR (before a test).
 probe_snapshot() {
 	probe_settle
 	probe_state >"$1/probe.before" || fail "probe_state failed"
+	netns_inventory >"$1/netns.before" || fail "netns_inventory failed"
 	cp "$LAB_RESOLV_CONF" "$1/resolv.before" || fail "cannot copy $LAB_RESOLV_CONF"
 	[ -z "$(probe_procs)" ] || fail "processes in $LAB_NS_PROBE before the test: $(probe_procs)"
 }
 
 # probe_assert_clean DIR: fail unless the probe namespace is as probe_snapshot saved it:
-# no process in it, the same links (no tun device) and routes, resolv.conf byte-identical.
+# no process in it, the same links (no tun device, no epmon-v* veth) and routes, the same
+# ip_forward, resolv.conf byte-identical; and nothing of epmon's netns isolation is left
+# (isolation_assert_clean).
 probe_assert_clean() {
 	local left
 	left=$(probe_procs)
 	[ -z "$left" ] || fail "processes left in $LAB_NS_PROBE: $left"
+	isolation_assert_clean "$1"
 	probe_state >"$1/probe.after"
 	diff -u "$1/probe.before" "$1/probe.after" >&2 ||
 		fail "links/routes of $LAB_NS_PROBE changed (diff above)"
@@ -405,7 +422,7 @@ probe_assert_clean() {
 		fail "tun device left in $LAB_NS_PROBE: $(ip -n "$LAB_NS_PROBE" -o link show type tun)"
 	cmp -s "$1/resolv.before" "$LAB_RESOLV_CONF" ||
 		fail "$LAB_RESOLV_CONF changed: $(cat "$LAB_RESOLV_CONF")"
-	e2e_log "ok: probe clean (no process, links/routes as before, resolv.conf identical)"
+	e2e_log "ok: probe clean (no process, links/routes/ip_forward as before, resolv.conf identical)"
 }
 
 # assert_positive GOT WHAT: fail unless GOT is a number > 0.
@@ -435,12 +452,13 @@ require_epmon() {
 	[ -x "${EPMON:-}" ] || fail "EPMON (the epmon binary) not set or not executable: '${EPMON:-}'"
 }
 
-# vpn_test_setup N: the start of a VPN lab test: root and namespaces (else skip), $EPMON,
-# a lab of N gateways (lab_start), and a temp dir in TMP with results/ and state/.
+# vpn_test_setup N [UP_OPTION...]: the start of a VPN lab test: root and namespaces (else
+# skip), $EPMON, a lab of N gateways (lab_start N UP_OPTION...), and a temp dir in TMP with
+# results/ and state/.
 vpn_test_setup() {
 	require_root_netns
 	require_epmon
-	lab_start "$1"
+	lab_start "$@"
 	e2e_tmpdir TMP
 	mkdir -p "$TMP/results" "$TMP/state" || fail "mkdir in $TMP"
 }
@@ -456,8 +474,10 @@ lab_fake() {
 
 # write_config FILE [FREQUENCY [PING]] <SITES: write an epmon config to FILE (mode 0600):
 # frequency (default 60), results and state_directory in $TMP, ping (a YAML mapping,
-# default {count: 3, interval: 0.1, timeout: 1}; "" for none), then "sites:" and the
-# site entries read from stdin (lab_site ... output, or YAML text).
+# default {count: 3, interval: 0.1, timeout: 1}; "" for none), the top-level YAML lines in
+# $E2E_CONFIG_EXTRA (e.g. "$(isolation_none_yaml)" or "concurrency: 12"; default none),
+# then "sites:" and the site entries read from stdin (lab_site ... output, or YAML text).
+E2E_CONFIG_EXTRA=${E2E_CONFIG_EXTRA:-}
 write_config() {
 	local file=$1 freq=${2:-60} ping=${3-"{count: 3, interval: 0.1, timeout: 1}"} sites
 	sites=$(cat)
@@ -467,6 +487,7 @@ write_config() {
 		echo "results: {directory: $TMP/results}"
 		echo "state_directory: $TMP/state"
 		[ -z "$ping" ] || echo "ping: $ping"
+		[ -z "$E2E_CONFIG_EXTRA" ] || printf '%s\n' "$E2E_CONFIG_EXTRA"
 		echo "sites:"
 		printf '%s\n' "$sites"
 	} >"$file" || fail "cannot write $file"
@@ -555,4 +576,181 @@ make_certs() {
 		--load-ca-privkey "$d/ca-key.pem" --template "$d/srv.tmpl" --outfile "$d/cert.pem"
 	) >"$d/certtool.log" 2>&1 || { cat "$d/certtool.log" >&2; fail "certtool failed"; }
 	chmod 644 "$d/ca.pem"
+}
+
+# ---- netns isolation (issue 9): test_netns_*.sh, and the checks of probe_assert_clean ----
+# With `isolation: {mode: netns}` (the default) epmon runs each site's client in a network
+# namespace of its own, linked to the probe's by a veth (epmon-v<slot> on the probe's side),
+# with an nftables table `inet epmon` in the probe's namespace and run state in
+# /run/epmon/isolation/<probe netns inode>/ (slot-N files while a slot is in use).
+
+# isolation_none_yaml: the top-level config lines of the old behaviour (the client in the
+# probe's own namespace, one site at a time); for E2E_CONFIG_EXTRA, in tests of what only
+# mode none does (stale client kill, resolv.conf repair, the client in the probe namespace).
+isolation_none_yaml() { printf 'concurrency: 1\nisolation: {mode: none}\n'; }
+
+# netns_procs [BEFORE]: "PID NETNS_INODE COMM CMDLINE" of every live process (zombies left
+# out). With BEFORE (a netns_inventory file: see probe_snapshot) only this test's processes
+# in site namespaces: those in a network namespace not in BEFORE and not named in
+# /run/netns (another lab's), that are this test's: their mounts show epmon's private
+# resolv.conf of this probe namespace (/run/epmon/isolation/<probe inode>/slot-N.resolv)
+# or their command line names this test's lab (openconnect --cafile) or temp dir. (So a
+# second epmon or lab running on the machine at the same time is left out.)
+netns_procs() {
+	local ino=
+	[ -z "${1:-}" ] || ino=$(probe_netns_inode 2>/dev/null)
+	python3 - "${1:-}" "$ino" "${LAB_P:-}" "${TMP:-}" <<'PYEOF' || fail "netns_procs failed"
+import os, sys
+before, probe_ino, lab, tmp = sys.argv[1:5]
+known = None
+if before:
+    known = set(open(before).read().split())
+    for name in os.listdir("/run/netns") if os.path.isdir("/run/netns") else []:
+        try:
+            known.add(str(os.stat("/run/netns/" + name).st_ino))
+        except OSError:
+            pass
+marks = [m for m in ("/epmon/isolation/%s/" % probe_ino if probe_ino else "",
+                     "/epmon-lab/%s/" % lab if lab else "", tmp + "/" if tmp else "") if m]
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        ino = str(os.stat("/proc/%s/ns/net" % pid).st_ino)
+        if known is not None and ino in known:
+            continue
+        with open("/proc/%s/stat" % pid) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+        with open("/proc/%s/comm" % pid) as f:
+            comm = f.read().strip()
+        with open("/proc/%s/cmdline" % pid, "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        if known is not None:
+            with open("/proc/%s/mountinfo" % pid) as f:
+                mounts = f.read()
+            if not any(m in mounts or m in cmd for m in marks):
+                continue
+    except (OSError, IndexError):
+        continue
+    print(pid, ino, comm, cmd)
+PYEOF
+}
+
+# netns_inventory: the network namespaces in use (the inode of every live process's
+# namespace and of every /run/netns/NAME), one a line, sorted.
+netns_inventory() {
+	{
+		netns_procs | awk '{print $2}'
+		for f in /run/netns/*; do [ -e "$f" ] && stat -L -c %i "$f"; done
+	} | sort -u
+}
+
+# new_netns_procs DIR: netns_procs of this test's live processes in network namespaces
+# that were not in use when probe_snapshot DIR ran (DIR/netns.before): site namespaces.
+new_netns_procs() { netns_procs "$1/netns.before"; }
+
+# probe_netns_inode: the inode of the lab's probe namespace (names epmon's run state dir).
+probe_netns_inode() { stat -L -c %i "/run/netns/$LAB_NS_PROBE"; }
+
+# isolation_state_dir: epmon's run state dir for the probe namespace.
+isolation_state_dir() { echo "/run/epmon/isolation/$(probe_netns_inode)"; }
+
+# isolation_assert_clean DIR: fail if anything of epmon's netns isolation is left (after
+# epmon exited): an epmon-v* link in the probe namespace, the nftables table inet epmon
+# there, a process of this test in a network namespace that was not in use at
+# probe_snapshot DIR (new_netns_procs; a SIGKILLed one may take a moment to go: 3 s), a
+# slot-* file in the run state dir.
+isolation_assert_clean() {
+	local dir=$1 left i links
+	links=$(ip -n "$LAB_NS_PROBE" -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | grep '^epmon-v')
+	[ -z "$links" ] || fail "veth left in $LAB_NS_PROBE: $links"
+	if command -v nft >/dev/null 2>&1; then
+		if ip netns exec "$LAB_NS_PROBE" nft list table inet epmon >"$dir/nft.left" 2>&1; then
+			sed 's/^/    nft| /' "$dir/nft.left" >&2
+			fail "nftables table inet epmon left in $LAB_NS_PROBE"
+		fi
+	fi
+	for i in $(seq 60); do
+		left=$(new_netns_procs "$dir")
+		[ -z "$left" ] && break
+		sleep 0.05
+	done
+	[ -z "$left" ] || fail "processes left in site namespaces (made after the snapshot):
+$left"
+	[ "$i" -eq 1 ] || e2e_log "note: processes in new namespaces took $((i * 50)) ms to go"
+	left=$(ls -d "$(isolation_state_dir)"/slot-* 2>/dev/null)
+	[ -z "$left" ] || fail "slot files left: $left"
+}
+
+# epmon_knows_isolation: fail unless `epmon check-config` accepts `concurrency` and
+# `isolation` (the engine of issue 9); run in the probe namespace.
+epmon_knows_isolation() {
+	local out rc
+	{
+		echo "frequency: 60"
+		echo "concurrency: 2"
+		echo "isolation: {mode: netns}"
+		echo "results: {directory: $TMP/results}"
+		echo "state_directory: $TMP/state"
+		echo "sites:"
+		lab_openconnect_site probe-check 1
+	} >"$TMP/isolation-check.yml"
+	chmod 600 "$TMP/isolation-check.yml"
+	out=$(ip netns exec "$LAB_NS_PROBE" "$EPMON" check-config -c "$TMP/isolation-check.yml" 2>&1)
+	rc=$?
+	[ "$rc" -eq 0 ] || fail "epmon check-config does not accept concurrency/isolation (exit $rc): $out"
+}
+
+# netns_test_setup N [UP_OPTION...]: vpn_test_setup for the tests of netns isolation; also
+# needs nft (to check the table) and an epmon that knows `concurrency` and `isolation`
+# (else a failure: that is the feature under test).
+netns_test_setup() {
+	require_root_netns
+	require_cmd nft
+	vpn_test_setup "$@"
+	epmon_knows_isolation
+}
+
+# now_ms: CLOCK_REALTIME in ms.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# probe_epmon_bg NAME ARGS...: start $EPMON ARGS in the background in the probe namespace
+# (stdout $TMP/NAME.out, stderr $TMP/NAME.err); its pid (epmon's own: ip netns exec execs)
+# in EPMON_PID, registered.
+probe_epmon_bg() {
+	local name=$1
+	shift
+	ip netns exec "$LAB_NS_PROBE" "$EPMON" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	EPMON_PID=$!
+	register_pid "$EPMON_PID"
+	e2e_log "started epmon $* (pid $EPMON_PID)"
+}
+
+# wait_gone PID SECONDS: wait until PID is gone (a zombie counts as gone); 0 when it went,
+# 1 after SECONDS.
+wait_gone() {
+	local end=$(($(date +%s%N) + $2 * 1000000000))
+	while lab_alive "$1"; do
+		[ "$(date +%s%N)" -lt "$end" ] || return 1
+		sleep 0.02
+	done
+}
+
+# wait_log_count FILE REGEX N SECONDS: wait until at least N lines of FILE match REGEX;
+# 0 when they did, 1 after SECONDS.
+wait_log_count() {
+	local f=$1 re=$2 n=$3 end=$(($(date +%s%N) + $4 * 1000000000))
+	while [ "$(grep -cE -- "$re" "$f" 2>/dev/null)" -lt "$n" ]; do
+		[ "$(date +%s%N)" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
+# csv_rows FILE: the rows of an epmon results CSV in file order, one a line, as
+# "site result failed_step internal_rtt_ms timestamp" (empty fields as "-").
+csv_rows() {
+	python3 - "$1" <<'PYEOF' || fail "csv_rows $1"
+import csv, sys
+for r in csv.DictReader(open(sys.argv[1], newline="")):
+    print(" ".join(r.get(k) or "-" for k in ("site", "result", "failed_step", "internal_rtt_ms", "timestamp")))
+PYEOF
 }

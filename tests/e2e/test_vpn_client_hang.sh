@@ -8,8 +8,11 @@
 #   hangtun  a wrapper (written here) adds a veth pair with a route to internal_ip on one
 #            end, then execs the fake: the login succeeds (a new interface carries the
 #            route), the internal ping fails (nobody answers on that veth), the teardown
-#            escalates to SIGKILL and must delete the interface the client left behind.
-# Both leave the probe as it was.
+#            escalates to SIGKILL. With isolation netns (the default) the interface goes
+#            with the site namespace; a second run with `isolation: {mode: none}` (the
+#            client in the probe namespace) must delete the interface the client left
+#            behind and say so in the detail.
+# Every run leaves the probe as it was.
 set -u
 E2E_PREFIX=${E2E_PREFIX:-vpnhg$$}
 # shellcheck source=tests/e2e/lib.sh
@@ -60,7 +63,6 @@ assert_eq 100.0 "$(get internal_loss_pct)" "hangtun: internal_loss_pct"
 assert_eq "" "$(get internal_rtt_ms)" "hangtun: internal_rtt_ms"
 assert_positive "$(get teardown_ms)" "hangtun: teardown_ms"
 assert_match "SIGKILL" "$(get detail)" "hangtun: detail (escalation)"
-assert_match "vhang0" "$(get detail)" "hangtun: detail (leftover interface repaired)"
 
 # the fakes' pids, from the log, are gone (not even alive in another namespace)
 pids=$(sed -n 's/.*started .* (pid \([0-9]*\)).*/\1/p' "$TMP/once.err")
@@ -72,5 +74,22 @@ e2e_log "ok: client pids $(echo "$pids" | tr "\n" " ")are gone"
 [ "$(grep -c 'client stopped in .* by SIGKILL' "$TMP/once.err")" -eq 2 ] ||
 	fail "expected both clients stopped by SIGKILL in the log"
 
+probe_assert_clean "$TMP"
+
+# mode none: hangtun's veth is left in the probe namespace, epmon deletes it
+rm -f "$TMP"/results/*.csv
+E2E_CONFIG_EXTRA=$(isolation_none_yaml) write_config "$TMP/none.yml" <<YAML
+$(lab_fake_site hangtun 1 "$TMP/hang-with-tun" login_timeout=5 teardown_timeout=1)
+YAML
+probe_epmon none -v once -c "$TMP/none.yml"
+assert_eq 1 "$EPMON_RC" "mode none: exit status of once (site failed)"
+CSV=$(results_file "$TMP/results")
+assert_eq 1 "$(csv_count "$TMP/results")" "mode none: rows written"
+assert_eq internal_ping "$(csv_get "$CSV" hangtun failed_step)" "mode none: hangtun: failed_step"
+assert_match "SIGKILL" "$(csv_get "$CSV" hangtun detail)" "mode none: hangtun: detail (escalation)"
+assert_match "vhang0" "$(csv_get "$CSV" hangtun detail)" "mode none: hangtun: detail (leftover interface repaired)"
+pid=$(sed -n 's/.*started .* (pid \([0-9]*\)).*/\1/p' "$TMP/none.err")
+[ -n "$pid" ] || fail "mode none: no client pid in the log"
+lab_alive "$pid" && fail "mode none: client pid $pid still alive"
 probe_assert_clean "$TMP"
 e2e_log "PASS"

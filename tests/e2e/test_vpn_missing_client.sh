@@ -5,7 +5,8 @@
 # results file and no good copy of resolv.conf are written. Needs no root and no lab.
 # As root, also a client that disappears after the config was loaded (in a namespace of
 # this test, external_ip 127.0.0.1): the first site's client deletes the second site's
-# binary; that row fails at vpn_login with "not found" and nothing runs.
+# binary; that row fails at vpn_login with "not found" and nothing runs (concurrency 1:
+# the first site's client must run before the second site starts).
 set -u
 E2E_PREFIX=${E2E_PREFIX:-vpnmc$$}
 # shellcheck source=tests/e2e/lib.sh
@@ -74,7 +75,7 @@ echo "client1: giving up"
 exit 1
 SH
 chmod 700 "$TMP/client1"
-write_config "$CFG" 60 "{count: 2, interval: 0.1, timeout: 0.5}" <<YAML
+E2E_CONFIG_EXTRA="concurrency: 1" write_config "$CFG" 60 "{count: 2, interval: 0.1, timeout: 0.5}" <<YAML
   - name: first
     external_ip: 127.0.0.1
     internal_ip: 10.10.1.10

@@ -8,13 +8,15 @@
 #      cycle repairs it too (it differs from the good copy);
 #   4. a real openconnect is SIGKILLed while connected (vpnc-script never restores the
 #      file): the next `once` repairs it and stops nothing (the client is gone).
-# Every run logs in OK and leaves the probe as it was.
+# Every run logs in OK and leaves the probe as it was. The repair is `isolation: {mode:
+# none}`'s (with netns the client writes a private copy): the config says so.
 set -u
 E2E_PREFIX=${E2E_PREFIX:-vpnrs$$}
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 vpn_test_setup 1
+E2E_CONFIG_EXTRA=$(isolation_none_yaml)
 write_config "$TMP/config.yml" 3 "{count: 2, interval: 0.1, timeout: 0.5}" <<YAML
 $(lab_openconnect_site gw1 1 login_timeout=1.5)
 YAML

@@ -3,6 +3,8 @@
 # and frequency 3 s, SIGTERM after the 3rd cycle. Expect exit 0, exactly 9 rows: gw1 and
 # gw3 OK three times (login_ms > 0), gw2 FAIL at vpn_login ("bad credentials") three
 # times; cycles 3 s apart (the fixed cycle grid, no overrun), and the probe left as it was.
+# The sites of a cycle run at the same time (isolation netns, default concurrency): rows
+# come in the order the sites finish, so a cycle is any order of the 3 sites.
 # (A wrong-password openconnect sometimes needs SIGTERM after teardown_timeout: see
 # test_vpn_wrong_password_stop.sh; here that shows as an overrun.)
 set -u
@@ -42,7 +44,8 @@ def check(cond, what):
     print(("ok: " if cond else "BAD: ") + what)
     if not cond:
         bad.append(what)
-check([r["site"] for r in rows] == ["gw1", "gw2", "gw3"] * 3, "site order per cycle")
+check(all(sorted(r["site"] for r in rows[3 * k:3 * k + 3]) == ["gw1", "gw2", "gw3"]
+          for k in range(3)), "each cycle: one row of each site")
 for r in rows:
     s = r["site"]
     if s == "gw2":
@@ -59,10 +62,10 @@ for r in rows:
     check(float(r["external_rtt_ms"]) > 0 and r["external_loss_pct"] == "0.0", "%s: external ping" % s)
     check(r["teardown_ms"] != "" and float(r["teardown_ms"]) > 0, "%s: teardown_ms" % s)
     check("ignored SIGINT" not in r["detail"], "%s: client stopped by SIGINT (%s ms)" % (s, r["teardown_ms"]))
-# the first site of each cycle starts on the grid (start + k x 3 s); the others follow it
-# within the same cycle
+# the first site of each cycle starts on the grid (start + k x 3 s); the others start
+# with it or after it, within the same cycle
 t = [datetime.datetime.fromisoformat(r["timestamp"]) for r in rows]
-starts = t[0::3]
+starts = [min(t[3 * k:3 * k + 3]) for k in range(3)]
 gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:])]
 check(all(abs(g - 3.0) < 0.3 for g in gaps), "cycles start 3 s apart: %s" % gaps)
 for k in range(3):

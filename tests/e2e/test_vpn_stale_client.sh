@@ -8,12 +8,15 @@
 #      in the background by a script), so epmon needs SIGTERM after teardown_timeout;
 #   2. a real openconnect connected to gateway 1 (tun device, routes, resolv.conf
 #      rewritten by vpnc-script) and left running.
+# Stale clients in the probe namespace are a concern of `isolation: {mode: none}` only
+# (with netns every client lives and dies in its own namespace): the config says so.
 set -u
 E2E_PREFIX=${E2E_PREFIX:-vpnst$$}
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 vpn_test_setup 1
+E2E_CONFIG_EXTRA=$(isolation_none_yaml)
 lab_fake STALE fake-client-stale
 write_config "$TMP/config.yml" <<YAML
 $(lab_openconnect_site gw1 1 teardown_timeout=2)

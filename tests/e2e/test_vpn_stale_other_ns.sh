@@ -6,12 +6,14 @@
 #   other   FAKE client (tests/lab/fake-client-stale openconnect) in a namespace of
 #           this test, outside the lab: must survive the site test;
 #   mine    the same FAKE in the probe namespace: must be stopped (detail says 1).
+# The stale-client kill is `isolation: {mode: none}`'s (the config says so).
 set -u
 E2E_PREFIX=${E2E_PREFIX:-vpnon$$}
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 vpn_test_setup 1
+E2E_CONFIG_EXTRA=$(isolation_none_yaml)
 lab_fake STALE fake-client-stale
 OTHER=$E2E_PREFIX-other
 netns_create "$OTHER"

@@ -54,9 +54,10 @@ The lab: three SSL-VPN gateways (ocserv, the server side of Cisco AnyConnect), e
 own network namespace with an intranet host behind it, and a "probe" namespace where epmon
 runs. The probe has no route to the intranets (10.10.K.0/24): only a VPN tunnel reaches them.
 
-For each site epmon will ping the gateway, log in with the real openconnect client and time
-the login, ping the intranet host through the tunnel, then tear the tunnel down and check
-that nothing is left behind. Site "lyon" is given a wrong password: it must fail.
+For each site (all three at the same time, each client in a network namespace of its own)
+epmon will ping the gateway, log in with the real openconnect client and time the login,
+ping the intranet host through the tunnel, then tear the tunnel down and check that nothing
+is left behind. Site "lyon" is given a wrong password: it must fail.
 EOF
 
 say "Starting the lab (prefix $PREFIX, 3 gateways)"

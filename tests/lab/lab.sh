@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # epmon test lab: SSL-VPN gateways (ocserv) in network namespaces.
 #
-#   lab.sh up N [--prefix P]        build or repair a lab with N gateways (idempotent)
+#   lab.sh up N [--same-pool] [--prefix P]
+#                                   build or repair a lab with N gateways (idempotent);
+#                                   --same-pool: every gateway gives the same tunnel range
 #   lab.sh down [--prefix P]        remove everything `up` made (also after a failed up)
 #   lab.sh status [--prefix P]      what exists; exit 0 only when the lab is complete
 #   lab.sh env [--prefix P]         shell assignments for tests: eval "$(lab.sh env)"
@@ -10,6 +12,7 @@
 #   lab.sh intranet-down K [link] | intranet-up K
 #                                   intranet host K stops answering ping (default: ignores
 #                                   echo requests; "link": its interface goes down)
+#   lab.sh intranet-delay K MS      intranet host K answers ping after MS ms (echo_responder)
 #
 # Topology and addresses: tests/lab/README.md. Must run as root.
 set -euo pipefail
@@ -23,7 +26,7 @@ die() { echo "lab.sh: $*" >&2; exit 1; }
 say() { echo "lab.sh: $*" >&2; }
 
 usage() {
-	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -45,7 +48,12 @@ gw_ip() { echo "198.18.$1.2"; }
 rtr_gw_ip() { echo "198.18.$1.1"; }
 gw_int_ip() { echo "10.10.$1.1"; }
 in_ip() { echo "10.10.$1.10"; }
-pool_net() { echo "10.20.$1.0"; }
+# The tunnel range: gateway K's own 10.20.K.0/24, or with `up --same-pool` one range for all.
+SAME_POOL_NET=10.99.0.0
+pool_net() { if same_pool; then echo "$SAME_POOL_NET"; else echo "10.20.$1.0"; fi; }
+own_pool_net() { echo "10.20.$1.0"; }
+# The address user monitor gets (predictable-ips: derived from the user name, not the gateway).
+tunnel_ip() { local n; n=$(pool_net "$1"); echo "${n%.0}.223"; }
 dns_ip() { echo "10.10.$1.53"; }
 
 state() { echo "$LAB_ROOT/$PREFIX"; }
@@ -76,6 +84,8 @@ ns_exists() { [ -e "/run/netns/$1" ]; }
 inns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 gw_count() { cat "$(state)/count" 2>/dev/null || echo 0; }
+# The pool mode of the lab: "same" when `up --same-pool` made it (state file same-pool).
+same_pool() { [ -e "$(state)/same-pool" ]; }
 
 # ---- network ----
 ensure_ns() { # NAME
@@ -129,11 +139,20 @@ net_up_gw() { # K
 	ensure_addr "$g" "$(if_gw_int "$k")" "$(gw_int_ip "$k")/24"
 	ensure_addr "$i" "$(if_in "$k")" "$(in_ip "$k")/24"
 	ip -n "$g" route replace default via "$(rtr_gw_ip "$k")" || die "gw$k default route failed"
-	# Replies to VPN clients go back through the gateway that owns the pool.
+	# Replies to VPN clients go back through the gateway that owns the pool (the pool
+	# mode may have changed since the last up: the other range's route goes).
 	ip -n "$i" route replace "$(pool_net "$k")/24" via "$(gw_int_ip "$k")" ||
 		die "intranet$k route failed"
+	local other=$SAME_POOL_NET
+	same_pool && other=$(own_pool_net "$k")
+	ip -n "$i" route del "$other/24" 2>/dev/null || true
 	set_forward "$g"
-	inns "$i" sysctl -qw net.ipv4.icmp_echo_ignore_all=0
+	# With a delay responder running (intranet-delay), the kernel must stay silent.
+	if [ -n "$(responder_pid "$k")" ]; then
+		inns "$i" sysctl -qw net.ipv4.icmp_echo_ignore_all=1
+	else
+		inns "$i" sysctl -qw net.ipv4.icmp_echo_ignore_all=0 net.ipv6.icmp.echo_ignore_all=0
+	fi
 	# After a link-down test the neighbours are FAILED and the first ping would error.
 	ip -n "$r" neigh flush dev "$(if_rtr_g "$k")" 2>/dev/null || true
 	ip -n "$g" neigh flush dev "$(if_gw_ext "$k")" 2>/dev/null || true
@@ -269,7 +288,14 @@ write_ocserv_conf() { # K
 		cisco-client-compat = true
 		dtls-legacy = true
 	EOF
+	# Unchanged: keep the file (and the running ocserv). Changed (e.g. the pool mode): a
+	# running ocserv still has the old one, so it is named for a restart.
+	if cmp -s "$d/ocserv.conf.tmp" "$d/ocserv.conf"; then
+		rm -f "$d/ocserv.conf.tmp"
+		return 0
+	fi
 	mv "$d/ocserv.conf.tmp" "$d/ocserv.conf"
+	[ -z "$(ocserv_pid "$k")" ] || CONF_CHANGED+=("$k")
 }
 
 # ---- ocserv processes ----
@@ -354,10 +380,69 @@ ocserv_stop() { # K...: SIGTERM all at once (ocserv takes ~1 s to exit), SIGKILL
 	done
 }
 
+# ---- intranet delay: echo_responder in intranet host K's namespace ----
+# Built by `make` (tests/tools/echo_responder.c); $TOOLS is where tests/run.sh says the
+# tools are; EPMON_ECHO_RESPONDER names the binary itself.
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ECHO_RESPONDER=${EPMON_ECHO_RESPONDER:-${TOOLS:-$REPO/build/tools}/echo_responder}
+responder_pidfile() { echo "$(gw_dir "$1")/echo_responder.pid"; }
+
+# Prints the recorded pid of intranet host K's echo_responder when that pid is alive, is
+# echo_responder and lives in intranet K's namespace; nothing otherwise.
+responder_pid() { # K
+	local k=$1 pid comm
+	pid=$(cat "$(responder_pidfile "$k")" 2>/dev/null) || return 0
+	[[ $pid =~ ^[0-9]+$ ]] || return 0
+	comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 0
+	[ "$comm" = echo_responder ] || return 0
+	alive "$pid" || return 0
+	[ "$(ip netns identify "$pid" 2>/dev/null)" = "$(ns_in "$k")" ] || return 0
+	echo "$pid"
+}
+
+responder_stop() { # K: SIGTERM the recorded responder, SIGKILL after 2 s; echo stays ignored
+	local k=$1 pid i
+	pid=$(responder_pid "$k")
+	rm -f "$(responder_pidfile "$k")" "$(gw_dir "$k")/echo_responder.delay"
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 40; i++)); do
+		alive "$pid" || return 0
+		sleep 0.05
+	done
+	say "echo_responder $pid (intranet $k) ignored SIGTERM for 2 s, sending SIGKILL"
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
+cmd_intranet_delay() { # K MS
+	local k=$1 ms=${2:-} i d pf pid
+	if ! [[ $ms =~ ^[0-9]+$ ]] || [ "$ms" -gt 10000 ]; then
+		die "intranet-delay K MS: MS must be 0..10000"
+	fi
+	[ -x "$ECHO_RESPONDER" ] || die "no $ECHO_RESPONDER (run make, or set TOOLS or EPMON_ECHO_RESPONDER)"
+	d=$(gw_dir "$k"); pf=$(responder_pidfile "$k")
+	responder_stop "$k"
+	# The kernel must not answer too (a reply at once would hide the delay).
+	inns "$(ns_in "$k")" sysctl -qw net.ipv4.icmp_echo_ignore_all=1 net.ipv6.icmp.echo_ignore_all=1 ||
+		die "cannot silence the kernel's echo in $(ns_in "$k")"
+	setsid ip netns exec "$(ns_in "$k")" "$ECHO_RESPONDER" --delay-ms "$ms" --pidfile "$pf" \
+		</dev/null >>"$d/echo_responder.log" 2>&1 &
+	# The responder writes the pid file once its sockets are open: then it answers.
+	for ((i = 0; i < 100; i++)); do
+		pid=$(responder_pid "$k")
+		[ -n "$pid" ] && break
+		sleep 0.05
+	done
+	[ -n "$pid" ] || die "echo_responder for intranet $k did not start in 5 s; log: $d/echo_responder.log
+$(tail -5 "$d/echo_responder.log" 2>/dev/null)"
+	echo "$ms" >"$d/echo_responder.delay"
+}
+
 # ---- commands ----
-cmd_up() { # N
-	local n=${1:-} k old s started=()
+cmd_up() { # N [--same-pool]
+	local n=${1:-} pool=${2:-} k old s started=()
 	[[ $n =~ ^[1-9][0-9]*$ ]] && [ "$n" -le "$MAX_GW" ] || die "up: N must be 1..$MAX_GW"
+	case $pool in "" | --same-pool) ;; *) die "up: unknown option '$pool'" ;; esac
 	s=$(state)
 	mkdir -p "$s" || die "cannot create $s"
 	chmod 0755 "$LAB_ROOT" "$s"
@@ -365,6 +450,9 @@ cmd_up() { # N
 	# Shrinking: remove the gateways beyond N first.
 	for ((k = n + 1; k <= old; k++)); do remove_gw "$k"; done
 	echo "$n" >"$s/count"
+	# The pool mode is what this `up` says (a plain `up` goes back to one range per gateway).
+	if [ "$pool" = --same-pool ]; then : >"$s/same-pool"; else rm -f "$s/same-pool"; fi
+	CONF_CHANGED=()
 	ensure_secret_file "$s/password"
 	ensure_secret_file "$s/wrong-password"
 	ensure_ca
@@ -376,15 +464,23 @@ cmd_up() { # N
 		ensure_gw_cert "$k"
 		ensure_passwd "$k"
 		write_ocserv_conf "$k"
+	done
+	# ocserv reads its config once: restart those whose config changed (all at once).
+	[ ${#CONF_CHANGED[@]} -eq 0 ] || {
+		say "up: config changed, restarting ocserv of gw ${CONF_CHANGED[*]}"
+		ocserv_stop "${CONF_CHANGED[@]}"
+	}
+	for ((k = 1; k <= n; k++)); do
 		ocserv_spawn "$k"
 		started+=("$k")
 	done
 	ocserv_wait "${started[@]}"
-	say "up: prefix $PREFIX, $n gateway(s), state $s"
+	say "up: prefix $PREFIX, $n gateway(s)$(same_pool && echo ", same pool $SAME_POOL_NET/24"), state $s"
 }
 
 remove_gw() { # K
 	local k=$1
+	responder_stop "$k"
 	ocserv_stop "$k"
 	del_ns "$(ns_in "$k")"
 	del_ns "$(ns_gw "$k")"
@@ -409,6 +505,7 @@ cmd_down() {
 		k=${d##*/gw}
 		[ -d "$d" ] && [[ $k =~ ^[0-9]+$ ]] && ks+=("$k")
 	done
+	for k in "${ks[@]}"; do responder_stop "$k"; done
 	[ ${#ks[@]} -eq 0 ] || ocserv_stop "${ks[@]}"
 	# Every namespace with our prefix and a lab role, whether or not `count` was written.
 	for name in $(ip netns list 2>/dev/null | awk '{print $1}'); do
@@ -432,11 +529,14 @@ cmd_status() {
 	for name in "$(ns_probe)" "$(ns_router)"; do
 		if ns_exists "$name"; then echo "ns $name: present"; else echo "ns $name: MISSING"; ok=1; fi
 	done
+	same_pool && echo "same pool: every gateway gives $SAME_POOL_NET/24"
 	for ((k = 1; k <= n; k++)); do
 		pid=$(ocserv_pid "$k")
-		printf 'gw%d %s ns=%s intranet=%s(%s) ocserv=%s' "$k" "$(gw_ip "$k")" \
+		printf 'gw%d %s ns=%s intranet=%s(%s)%s ocserv=%s' "$k" "$(gw_ip "$k")" \
 			"$(ns_exists "$(ns_gw "$k")" && echo ok || echo MISSING)" "$(in_ip "$k")" \
-			"$(ns_exists "$(ns_in "$k")" && echo ok || echo MISSING)" "${pid:-STOPPED}"
+			"$(ns_exists "$(ns_in "$k")" && echo ok || echo MISSING)" \
+			"$([ -n "$(responder_pid "$k")" ] && echo " delay=$(cat "$(gw_dir "$k")/echo_responder.delay" 2>/dev/null)ms")" \
+			"${pid:-STOPPED}"
 		if [ -n "$pid" ] && ocserv_listening "$k"; then echo " listening"; else echo; ok=1; fi
 	done
 	return $ok
@@ -460,13 +560,16 @@ cmd_env() {
 	kv LAB_USER "$USER_NAME"
 	kv LAB_PASSWORD_FILE "$s/password"
 	kv LAB_WRONG_PASSWORD_FILE "$s/wrong-password"
+	kv LAB_SAME_POOL "$(same_pool && echo 1 || echo 0)"
 	for ((k = 1; k <= n; k++)); do
 		kv "LAB_GW${k}_NS" "$(ns_gw "$k")"
 		kv "LAB_GW${k}_IP" "$(gw_ip "$k")"
 		kv "LAB_GW${k}_POOL" "$(pool_net "$k")/24"
+		kv "LAB_GW${k}_TUNNEL_IP" "$(tunnel_ip "$k")"
 		kv "LAB_GW${k}_DNS" "$(dns_ip "$k")"
 		kv "LAB_GW${k}_INTRANET_NS" "$(ns_in "$k")"
 		kv "LAB_GW${k}_INTRANET_IP" "$(in_ip "$k")"
+		kv "LAB_GW${k}_INTRANET_DELAY_MS" "$([ -n "$(responder_pid "$k")" ] && cat "$(gw_dir "$k")/echo_responder.delay" 2>/dev/null)"
 		kv "LAB_GW${k}_OCSERV_PID" "$(ocserv_pid "$k")"
 		kv "LAB_GW${k}_OCSERV_CONF" "$(gw_dir "$k")/ocserv.conf"
 		kv "LAB_GW${k}_OCSERV_LOG" "$(gw_dir "$k")/ocserv.log"
@@ -474,11 +577,12 @@ cmd_env() {
 }
 
 main() {
-	local args=() cmd
+	local args=() cmd SAME_POOL_OPT=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--prefix) [ $# -ge 2 ] || usage; PREFIX=$2; shift 2 ;;
 		--prefix=*) PREFIX=${1#--prefix=}; shift ;;
+		--same-pool) SAME_POOL_OPT=--same-pool; shift ;;
 		-h | --help) usage ;;
 		*) args+=("$1"); shift ;;
 		esac
@@ -487,7 +591,7 @@ main() {
 	cmd=${args[0]}
 	check_prefix
 	case $cmd in
-	up) need_tools; cmd_up "${args[1]:-}" ;;
+	up) need_tools; cmd_up "${args[1]:-}" "$SAME_POOL_OPT" ;;
 	down) [ "$(id -u)" -eq 0 ] || die "must run as root"; cmd_down ;;
 	status) cmd_status ;;
 	env) cmd_env ;;
@@ -499,8 +603,11 @@ main() {
 	gw-link-up) # link down dropped its routes; net_up_gw restores them
 		check_k "${args[1]:-}"; net_up_gw "${args[1]}"
 		wait_carrier "$(ns_gw "${args[1]}")" "$(if_gw_ext "${args[1]}")" ;;
+	intranet-delay)
+		check_k "${args[1]:-}"; cmd_intranet_delay "${args[1]}" "${args[2]:-}" ;;
 	intranet-down)
 		check_k "${args[1]:-}"
+		responder_stop "${args[1]}" # echo stays ignored: pure timeouts
 		case ${args[2]:-echo} in
 		echo) inns "$(ns_in "${args[1]}")" sysctl -qw net.ipv4.icmp_echo_ignore_all=1 ;;
 		link) ip -n "$(ns_in "${args[1]}")" link set "$(if_in "${args[1]}")" down ;;
@@ -508,6 +615,7 @@ main() {
 		esac ;;
 	intranet-up)
 		check_k "${args[1]:-}"
+		responder_stop "${args[1]}"
 		net_up_gw "${args[1]}" # link up, echo answered, the route link down removed
 		wait_carrier "$(ns_in "${args[1]}")" "$(if_in "${args[1]}")" ;;
 	*) usage ;;
