@@ -37,6 +37,7 @@ mkdir -p "$TMP/results" "$TMP/state"
 CFG=$TMP/config.yml
 cat >"$CFG" <<EOF
 frequency: 30
+concurrency: 1
 results: {directory: $TMP/results}
 state_directory: $TMP/state
 ping: {count: 4, interval: 0.05, timeout: 1}

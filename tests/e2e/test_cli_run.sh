@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # `epmon run`, the daemon, through the real binary (sites without `vpn:`, pinged directly):
+#   (concurrency: 1: these are the serial cycle semantics of the seed; test_netns_* and
+#   test_cli_concurrency cover concurrent cycles)
 #   1. grid: frequency 1, 2 sites; SIGTERM once the 3rd cycle's rows are written: 3 rows per
 #      site (4 if a slow machine began a 4th cycle), cycle starts 1 s apart (+-0.2), exit 0,
 #      cycles logged.
@@ -43,6 +45,7 @@ mkdir -p "$TMP/state"
 config() {
 	cat >"$1.new" <<EOF
 frequency: $3
+concurrency: 1
 results: {directory: $2}
 state_directory: $TMP/state
 ping: $4
