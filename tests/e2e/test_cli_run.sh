@@ -138,7 +138,7 @@ config "$C2" "$R2" 1 "{count: 3, interval: 0.05, timeout: 0.4}" \
 e2e_log "2. SIGHUP: broken config, then a valid one"
 start_run "$C2" reload
 wait_csv_rows "$R2" beta 1 5 || fail "reload: no first cycle"
-# broken: an unknown key at 5:1 and a bad address at 7:32 -> both reported, old config kept
+# broken: an unknown key at 6:1 and a bad address at 8:32 -> both reported, old config kept
 config "$C2" "$R2" 1 "{count: 3, interval: 0.05, timeout: 0.4}
 bogus_key: 1" \
 "  - {name: gamma, external_ip: 10.214.1.300}"
@@ -149,9 +149,9 @@ kill -0 "$RUN_PID" 2>/dev/null || fail "reload: epmon died on a broken config"
 n_alpha=$(csv_count "$R2" alpha)
 wait_csv_rows "$R2" beta $((n_alpha + 2)) 5 ||
 	fail "reload: no rows with the old config after the broken reload"
-expect_log -F "$TMP/reload.err" "$C2:5:1: unknown key 'bogus_key' in top level" \
+expect_log -F "$TMP/reload.err" "$C2:6:1: unknown key 'bogus_key' in top level" \
 	"reload: FILE:LINE:COL of the unknown key"
-expect_log -F "$TMP/reload.err" "$C2:7:32: site 'gamma': external_ip: '10.214.1.300' is not a numeric" \
+expect_log -F "$TMP/reload.err" "$C2:8:32: site 'gamma': external_ip: '10.214.1.300' is not a numeric" \
 	"reload: FILE:LINE:COL of the bad address"
 expect_log -E "$TMP/reload.err" "<3>error: $C2 is invalid \(errors above\); keeping the previous config" \
 	"reload: 'keeping the previous config' is an error"
