@@ -20,7 +20,7 @@ TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 DEB_PKGS  := build-essential pkg-config libyaml-dev libcmocka-dev libmnl-dev libcurl4-openssl-dev python3-aiosmtpd libmicrohttpd-dev libnftables-dev nftables iproute2 iputils-ping \
-             ocserv openconnect gnutls-bin procps python3 psmisc strace prometheus chromium curl
+             ocserv openconnect openvpn gnutls-bin procps python3 psmisc strace prometheus chromium curl
 
 .PHONY: all deps check unit e2e bench install clean asan demo lab-up lab-down
 

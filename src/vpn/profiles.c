@@ -44,11 +44,29 @@ static const char *const openconnect_why[] = {
 };
 static const char *const openconnect_names[] = { "openconnect" };
 
+/* openvpn 2.6 (checked against an openvpn 2.6 server in tests/lab). It never
+ * gives up by itself: it retries (the next `remote`, or the same one) until
+ * epmon's login_timeout, so its first definite error ends the login. Over
+ * TLS 1.3 the server's alert for a rejected client certificate does not reach
+ * the client: an expired one shows only as its own warning at the start. */
 static const char *const openvpn_failed[] = {
 	"AUTH_FAILED", "Exiting due to fatal error", "Options error",
+	"Your certificate has expired", "Your certificate is not yet valid",
+	"VERIFY ERROR", "VERIFY (KU|EKU|X509NAME) ERROR",
+	"(read|write) UDP.*(Connection refused|No route to host|Network is unreachable)",
+	"TCP: connect to .* failed",
+	"RESOLVE: Cannot resolve host address",
+	"TLS key negotiation failed to occur", "TLS Error: TLS handshake failed",
 };
 static const char *const openvpn_why[] = {
 	"bad credentials", "client error", "client configuration error",
+	"client certificate expired", "client certificate not yet valid",
+	"certificate not trusted", "server certificate rejected (name or key usage)",
+	"gateway unreachable",
+	"gateway unreachable",
+	"gateway name not resolved",
+	"TLS handshake failed (certificate rejected, or the server does not answer)",
+	"TLS handshake failed (certificate rejected, or the server does not answer)",
 };
 static const char *const openvpn_names[] = { "openvpn" };
 
@@ -214,7 +232,9 @@ int profile_build(const struct site *site, const char *password,
 	snprintf(p->interface, sizeof(p->interface), "%s",
 		 v->interface ? v->interface :
 		 (v->client == VPN_OPENCONNECT || v->client == VPN_OPENVPN) ? "epmon0" : "");
-	if (v->client == VPN_OPENVPN && password &&
+	/* no password (NULL: the site sets neither password_file nor
+	 * password_env; "": an empty one): a certificate-only login */
+	if (v->client == VPN_OPENVPN && password && *password &&
 	    write_auth_file(p, site, password, auth_file, sizeof(auth_file)) < 0) {
 		snprintf(err, errlen, "cannot create the openvpn auth file in /run/epmon: %s",
 			 strerror(errno));

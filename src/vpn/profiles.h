@@ -26,7 +26,8 @@ struct vpn_profile {
 };
 
 /* Fills p for the site. `password` is only used for openvpn's auth file
- * (created 0600 in a private runtime dir, removed by profile_free).
+ * (created 0600 in a private runtime dir, removed by profile_free); NULL
+ * or "" means a certificate-only login (no --auth-user-pass).
  * default_script: openconnect's --script when the site sets no vpn.script
  * (NULL: openconnect's own default, vpnc-script). */
 int profile_build(const struct site *site, const char *password,

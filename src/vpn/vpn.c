@@ -351,7 +351,8 @@ int vpn_up(const struct site *site, const struct site_env *env,
 		return -1;
 	}
 	if (read_password(&site->vpn, t->password, sizeof(t->password), err, sizeof(err)) < 0 ||
-	    profile_build(site, t->password, isolated_script(t), &t->profile, err,
+	    profile_build(site, site->vpn.password_file || site->vpn.password_env ?
+			  t->password : NULL, isolated_script(t), &t->profile, err,
 			  sizeof(err)) < 0) {
 		site_result_note(out, "%s", err);
 		return -1;

@@ -498,10 +498,18 @@ write_config() {
 # its address, internal_ip its intranet host), its vpn mapping made of the KEY=VALUE
 # pairs in order; a later KEY replaces an earlier one, an empty VALUE removes it.
 lab_site() {
-	local name=$1 ext=LAB_GW$2_IP int=LAB_GW$2_INTRANET_IP kv key vpn=
+	local name=$1 ext=LAB_GW$2_IP int=LAB_GW$2_INTRANET_IP
+	shift 2
+	site_yaml "$name" "${!ext}" "${!int}" "$@"
+}
+
+# site_yaml NAME EXTERNAL_IP INTERNAL_IP KEY=VALUE...: the YAML of site NAME, its vpn mapping
+# made of the KEY=VALUE pairs as lab_site does.
+site_yaml() {
+	local name=$1 ext=$2 int=$3 kv key vpn=
 	local -a keys=()
 	local -A val=()
-	shift 2
+	shift 3
 	for kv in "$@"; do
 		key=${kv%%=*}
 		[ -n "${val[$key]+set}" ] || keys+=("$key")
@@ -511,7 +519,7 @@ lab_site() {
 		[ -n "${val[$key]}" ] && vpn+="${vpn:+, }$key: ${val[$key]}"
 	done
 	printf '  - name: %s\n    external_ip: %s\n    internal_ip: %s\n    vpn: {%s}\n' \
-		"$name" "${!ext}" "${!int}" "$vpn"
+		"$name" "$ext" "$int" "$vpn"
 }
 
 # lab_openconnect_site NAME K [KEY=VALUE...]: lab_site with openconnect to gateway K as
@@ -753,4 +761,60 @@ import csv, sys
 for r in csv.DictReader(open(sys.argv[1], newline="")):
     print(" ".join(r.get(k) or "-" for k in ("site", "result", "failed_step", "internal_rtt_ms", "timestamp")))
 PYEOF
+}
+
+# ---- OpenVPN (issue 10): test_openvpn_*.sh against the lab's OpenVPN 2.6 server ----
+# `lab.sh up N --openvpn` adds one openvpn server (udp, its own CA) at $LAB_OVPN_IP with its
+# intranet host $LAB_OVPN_INTRANET_IP; it takes user $LAB_USER with the lab's password, a
+# client certificate, or both (tests/lab/README.md).
+
+# ovpn_test_setup: vpn_test_setup with one ocserv gateway and the OpenVPN server; openvpn
+# missing is a skip (a failure under CI=true).
+ovpn_test_setup() {
+	require_root_netns
+	require_cmd openvpn
+	vpn_test_setup 1 --openvpn
+	[ "${LAB_OVPN:-0}" = 1 ] || fail "lab.sh env: no openvpn server (LAB_OVPN=${LAB_OVPN:-})"
+}
+
+# ovpn_client_conf FILE [LINE...]: an openvpn client config for the lab's server, as a user
+# writes one (client, dev tun, the server's CA, name and key usage checked), plus each LINE
+# (e.g. "auth-user-pass", "cert $LAB_OVPN_CLIENT_CERT"). epmon adds --dev epmon0 --dev-type
+# tun (and --auth-user-pass AUTH --auth-nocache when the site has a password) after it.
+ovpn_client_conf() {
+	local f=$1
+	shift
+	{
+		echo "# epmon e2e: openvpn client of the lab's server"
+		echo "client"
+		echo "dev tun"
+		echo "proto $LAB_OVPN_PROTO"
+		echo "remote $LAB_OVPN_IP $LAB_OVPN_PORT"
+		echo "nobind"
+		echo "ca $LAB_OVPN_CA"
+		echo "remote-cert-tls server"
+		echo "verify-x509-name $LAB_OVPN_IP name"
+		echo "verb 3"
+		[ $# -eq 0 ] || printf '%s\n' "$@"
+	} >"$f" || fail "cannot write $f"
+}
+
+# lab_openvpn_site NAME CONFIG [KEY=VALUE...]: the YAML of site NAME on the lab's OpenVPN
+# server (external_ip its address, internal_ip its intranet host): client openvpn with
+# config_file CONFIG and login_timeout 20; KEY=VALUE pairs change or add keys
+# (username=$LAB_USER password_file=$LAB_PASSWORD_FILE, login_timeout=5, ...).
+lab_openvpn_site() {
+	local name=$1 conf=$2
+	shift 2
+	site_yaml "$name" "$LAB_OVPN_IP" "$LAB_OVPN_INTRANET_IP" client=openvpn \
+		config_file="$conf" login_timeout=20 "$@"
+}
+
+# ovpn_auth_dirs: epmon's private openvpn auth dirs (/run/epmon/SITE.XXXXXX) of this test's
+# sites, named by $OVPN_SITES (site names); one a line.
+ovpn_auth_dirs() {
+	local site d
+	for site in ${OVPN_SITES:-}; do
+		for d in /run/epmon/"$site".??????; do [ -e "$d" ] && echo "$d"; done
+	done
 }

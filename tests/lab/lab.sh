@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # epmon test lab: SSL-VPN gateways (ocserv) in network namespaces.
 #
-#   lab.sh up N [--same-pool] [--prefix P]
+#   lab.sh up N [--same-pool] [--openvpn] [--prefix P]
 #                                   build or repair a lab with N gateways (idempotent);
-#                                   --same-pool: every gateway gives the same tunnel range
+#                                   --same-pool: every gateway gives the same tunnel range;
+#                                   --openvpn: also an OpenVPN 2.6 server (198.18.100.2)
 #   lab.sh down [--prefix P]        remove everything `up` made (also after a failed up)
 #   lab.sh status [--prefix P]      what exists; exit 0 only when the lab is complete
 #   lab.sh env [--prefix P]         shell assignments for tests: eval "$(lab.sh env)"
@@ -13,6 +14,8 @@
 #                                   intranet host K stops answering ping (default: ignores
 #                                   echo requests; "link": its interface goes down)
 #   lab.sh intranet-delay K MS      intranet host K answers ping after MS ms (echo_responder)
+#   lab.sh ovpn-stop | ovpn-start   stop / start the OpenVPN server (ping still answers)
+#   lab.sh ovpn-pause | ovpn-resume the OpenVPN server hangs (SIGSTOP) / goes on (SIGCONT)
 #
 # Topology and addresses: tests/lab/README.md. Must run as root.
 set -euo pipefail
@@ -26,7 +29,7 @@ die() { echo "lab.sh: $*" >&2; exit 1; }
 say() { echo "lab.sh: $*" >&2; }
 
 usage() {
-	sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -438,11 +441,284 @@ $(tail -5 "$d/echo_responder.log" 2>/dev/null)"
 	echo "$ms" >"$d/echo_responder.delay"
 }
 
+# ---- OpenVPN server (up N --openvpn) ----
+# One openvpn 2.6 server in namespace P-ovpn, reached like a gateway through the router at
+# 198.18.100.2 (udp 1194), with its own intranet host 10.30.0.10 (P-ovin) and its own CA.
+# Clients log in with a password (auth-user-pass-verify via-file, ovpn/verify-user), with a
+# client certificate, or both; an expired client certificate is made for the tests.
+OVPN_NET=100                                    # 198.18.100.0/24 (gateways use 1..MAX_GW)
+ovpn_ip() { echo "198.18.$OVPN_NET.2"; }
+ovpn_rtr_ip() { echo "198.18.$OVPN_NET.1"; }
+OVPN_PORT=1194
+OVPN_INT_IP=10.30.0.1
+OVPN_IN_IP=10.30.0.10
+OVPN_POOL=10.31.0.0                             # /24; the server itself is 10.31.0.1
+ns_ovpn() { echo "$PREFIX-ovpn"; }
+ns_ovin() { echo "$PREFIX-ovin"; }
+if_rtr_ov() { echo "$PREFIX-rov"; }             # router side of router<->openvpn server
+if_ov_ext() { echo "$PREFIX-ove"; }             # server external side
+if_ov_int() { echo "$PREFIX-ovi"; }             # server intranet side
+if_ovin() { echo "$PREFIX-oin"; }               # its intranet host
+ovpn_dir() { echo "$(state)/ovpn"; }
+# The mode of the lab: present after `up N --openvpn` (state file openvpn).
+has_ovpn() { [ -e "$(state)/openvpn" ]; }
+
+net_up_ovpn() {
+	local r o i
+	r=$(ns_router); o=$(ns_ovpn); i=$(ns_ovin)
+	ensure_ns "$o"; ensure_ns "$i"
+	ensure_veth "$r" "$(if_rtr_ov)" "$o" "$(if_ov_ext)"
+	ensure_veth "$o" "$(if_ov_int)" "$i" "$(if_ovin)"
+	ensure_addr "$r" "$(if_rtr_ov)" "$(ovpn_rtr_ip)/24"
+	ensure_addr "$o" "$(if_ov_ext)" "$(ovpn_ip)/24"
+	ensure_addr "$o" "$(if_ov_int)" "$OVPN_INT_IP/24"
+	ensure_addr "$i" "$(if_ovin)" "$OVPN_IN_IP/24"
+	ip -n "$o" route replace default via "$(ovpn_rtr_ip)" || die "openvpn default route failed"
+	ip -n "$i" route replace "$OVPN_POOL/24" via "$OVPN_INT_IP" || die "openvpn intranet route failed"
+	set_forward "$o"
+	inns "$i" sysctl -qw net.ipv4.icmp_echo_ignore_all=0
+}
+
+# certtool with a template; $1 = what (for errors), the rest its arguments
+ovpn_certtool() {
+	local what=$1; shift
+	certtool "$@" 2>>"$(ovpn_dir)/certtool.log" >/dev/null ||
+		die "certtool $what failed: see $(ovpn_dir)/certtool.log"
+}
+
+ovpn_key() { # FILE
+	(umask 077; certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 \
+		--outfile "$1.tmp" 2>>"$(ovpn_dir)/certtool.log") ||
+		die "certtool key $1 failed: see $(ovpn_dir)/certtool.log"
+	mv "$1.tmp" "$1"
+}
+
+ovpn_cert() { # NAME TEMPLATE_TEXT: NAME-cert.pem / NAME-key.pem signed by the openvpn CA
+	local d n=$1; d=$(ovpn_dir)
+	[ -s "$d/$n-cert.pem" ] && [ -s "$d/$n-key.pem" ] && return 0
+	printf '%s\n' "$2" >"$d/$n.tmpl"
+	ovpn_key "$d/$n-key.pem"
+	ovpn_certtool "$n cert" --generate-certificate --load-privkey "$d/$n-key.pem" \
+		--load-ca-certificate "$d/ca.pem" --load-ca-privkey "$d/ca-key.pem" \
+		--template "$d/$n.tmpl" --outfile "$d/$n-cert.pem.tmp"
+	mv "$d/$n-cert.pem.tmp" "$d/$n-cert.pem"
+	chmod 0644 "$d/$n-cert.pem"
+}
+
+ensure_ovpn_certs() {
+	local d; d=$(ovpn_dir)
+	if ! [ -s "$d/ca.pem" ] || ! [ -s "$d/ca-key.pem" ]; then
+		# a CA of its own: a client certificate of this lab's ocserv CA is no key here
+		printf '%s\n' "cn = \"epmon lab OpenVPN CA $PREFIX\"" 'organization = "epmon test lab"' \
+			'serial = 1' 'expiration_days = 3650' ca signing_key cert_signing_key \
+			crl_signing_key >"$d/ca.tmpl"
+		ovpn_key "$d/ca-key.pem"
+		ovpn_certtool "openvpn CA" --generate-self-signed --load-privkey "$d/ca-key.pem" \
+			--template "$d/ca.tmpl" --outfile "$d/ca.pem.tmp"
+		mv "$d/ca.pem.tmp" "$d/ca.pem"
+		chmod 0644 "$d/ca.pem"
+	fi
+	ovpn_cert server "cn = \"$(ovpn_ip)\"
+ip_address = \"$(ovpn_ip)\"
+organization = \"epmon test lab\"
+serial = 2
+expiration_days = 3650
+signing_key
+tls_www_server"
+	ovpn_cert client "cn = \"$USER_NAME\"
+organization = \"epmon test lab\"
+serial = 3
+expiration_days = 3650
+signing_key
+tls_www_client"
+	# valid in 2020 only: the server rejects it (the client only warns)
+	ovpn_cert expired "cn = \"$USER_NAME-expired\"
+organization = \"epmon test lab\"
+serial = 4
+activation_date = \"2020-01-01 00:00:00\"
+expiration_date = \"2020-12-31 23:59:59\"
+signing_key
+tls_www_client"
+}
+
+# The password check: openvpn writes the user name and password the client sent into a
+# temporary file (tmp-dir, 0600) and runs this with its path; only shell builtins see the
+# password. No user name and no password (auth-user-pass-optional): a client that logs in
+# with its certificate alone; TLS has verified it, the script only checks that there is one.
+write_ovpn_verify() {
+	local d; d=$(ovpn_dir)
+	cat >"$d/verify-user.tmp" <<-EOF
+		#!/bin/sh
+		# epmon lab: openvpn auth-user-pass-verify via-file (generated by tests/lab/lab.sh)
+		{ IFS= read -r user; IFS= read -r pass; } <"\$1" || exit 1
+		if [ -z "\$user" ] && [ -z "\$pass" ]; then
+		    [ -n "\${tls_serial_0:-}" ] && exit 0
+		    echo "epmon-lab verify-user: no password and no client certificate" >&2
+		    exit 1
+		fi
+		IFS= read -r good <"$(state)/password" || exit 1
+		[ "\$user" = "$USER_NAME" ] && [ "\$pass" = "\$good" ] && exit 0
+		echo "epmon-lab verify-user: bad password for '\$user'" >&2
+		exit 1
+	EOF
+	chmod 0755 "$d/verify-user.tmp"
+	if cmp -s "$d/verify-user.tmp" "$d/verify-user"; then
+		rm -f "$d/verify-user.tmp"
+	else
+		mv "$d/verify-user.tmp" "$d/verify-user"
+	fi
+}
+
+write_ovpn_conf() {
+	local d; d=$(ovpn_dir)
+	mkdir -p "$d/tmp" && chmod 0700 "$d/tmp"
+	cat >"$d/server.conf.tmp" <<-EOF
+		# epmon lab OpenVPN server (generated by tests/lab/lab.sh)
+		local $(ovpn_ip)
+		port $OVPN_PORT
+		proto udp4
+		dev ovpns0
+		dev-type tun
+		disable-dco
+		topology subnet
+		server $OVPN_POOL 255.255.255.0
+		push "route 10.30.0.0 255.255.255.0"
+		ca $d/ca.pem
+		cert $d/server-cert.pem
+		key $d/server-key.pem
+		dh none
+		# a password, a client certificate, or both (verify-user decides)
+		verify-client-cert optional
+		auth-user-pass-optional
+		script-security 2
+		auth-user-pass-verify $d/verify-user via-file
+		tmp-dir $d/tmp
+		duplicate-cn
+		max-clients 64
+		keepalive 10 60
+		verb 3
+		mute-replay-warnings
+	EOF
+	if cmp -s "$d/server.conf.tmp" "$d/server.conf"; then
+		rm -f "$d/server.conf.tmp"
+		return 0
+	fi
+	mv "$d/server.conf.tmp" "$d/server.conf"
+	[ -z "$(ovpn_pid)" ] || OVPN_CONF_CHANGED=1
+}
+
+# Prints the recorded pid of the openvpn server when that pid is alive, is openvpn and lives
+# in its namespace; nothing otherwise.
+ovpn_pid() {
+	local pid comm
+	pid=$(cat "$(ovpn_dir)/openvpn.pid" 2>/dev/null) || return 0
+	[[ $pid =~ ^[0-9]+$ ]] || return 0
+	comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 0
+	[ "$comm" = openvpn ] || return 0
+	alive "$pid" || return 0
+	[ "$(ip netns identify "$pid" 2>/dev/null)" = "$(ns_ovpn)" ] || return 0
+	echo "$pid"
+}
+
+ovpn_spawn() {
+	local d; d=$(ovpn_dir)
+	[ -n "$(ovpn_pid)" ] && return 0
+	rm -f "$d/openvpn.pid"
+	# Foreground like ocserv, its log into a file; it is ready when it logs "Initialization
+	# Sequence Completed" after this start's marker line (ovpn_wait).
+	echo "==== lab.sh start $(date +%s%N)" >>"$d/openvpn.log"
+	wc -l <"$d/openvpn.log" >"$d/log.mark"
+	setsid ip netns exec "$(ns_ovpn)" openvpn --config "$d/server.conf" \
+		</dev/null >>"$d/openvpn.log" 2>&1 &
+	echo $! >"$d/openvpn.pid"
+}
+
+ovpn_wait() { # until the server says "Initialization Sequence Completed" (5 s)
+	local d i pid mark; d=$(ovpn_dir)
+	mark=$(cat "$d/log.mark" 2>/dev/null || echo 0)
+	for ((i = 0; i < 100; i++)); do
+		if [ -n "$(ovpn_pid)" ]; then
+			tail -n "+$((mark + 1))" "$d/openvpn.log" | grep -q 'Initialization Sequence Completed' &&
+				return 0
+		else
+			# right after the spawn it may still be setsid/ip netns exec: alive = starting
+			pid=$(cat "$d/openvpn.pid" 2>/dev/null)
+			if ! [[ $pid =~ ^[0-9]+$ ]] || ! alive "$pid" || [ "$i" -ge 40 ]; then
+				die "openvpn server exited; log: $d/openvpn.log
+$(tail -5 "$d/openvpn.log" 2>/dev/null)"
+			fi
+		fi
+		sleep 0.05
+	done
+	die "openvpn server not ready after 5 s; log: $d/openvpn.log
+$(tail -5 "$d/openvpn.log" 2>/dev/null)"
+}
+
+ovpn_stop() { # SIGTERM the recorded server, SIGKILL after 3 s
+	local pid i
+	pid=$(ovpn_pid)
+	rm -f "$(ovpn_dir)/openvpn.pid"
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	kill -CONT "$pid" 2>/dev/null || true # paused (ovpn-pause): SIGTERM waits for it
+	for ((i = 0; i < 60; i++)); do
+		alive "$pid" || return 0
+		sleep 0.05
+	done
+	say "openvpn $pid ignored SIGTERM for 3 s, sending SIGKILL"
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
+ovpn_up() {
+	local d; d=$(ovpn_dir)
+	command -v openvpn >/dev/null 2>&1 || die "missing: openvpn (run: sudo make deps)"
+	mkdir -p "$d" && chmod 0700 "$d"
+	net_up_ovpn
+	ensure_ovpn_certs
+	write_ovpn_verify
+	OVPN_CONF_CHANGED=0
+	write_ovpn_conf
+	if [ "$OVPN_CONF_CHANGED" = 1 ]; then
+		say "up: openvpn config changed, restarting the openvpn server"
+		ovpn_stop
+	fi
+	# repair: a paused server (ovpn-pause) goes on
+	local pid; pid=$(ovpn_pid)
+	if [ -n "$pid" ] && ovpn_paused "$pid"; then kill -CONT "$pid" 2>/dev/null || true; fi
+	ovpn_spawn
+}
+
+# ovpn-pause: the server hangs (SIGSTOP): its port stays open, nothing answers, no ICMP.
+ovpn_signal() { # SIGNAL
+	local pid; pid=$(ovpn_pid)
+	[ -n "$pid" ] || die "the openvpn server is not running"
+	kill "-$1" "$pid" || die "kill -$1 $pid failed"
+}
+
+ovpn_paused() { [ "$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null)" = T ]; }
+
+remove_ovpn() {
+	ovpn_stop
+	del_ns "$(ns_ovin)"
+	del_ns "$(ns_ovpn)"
+	# (deleting the namespace took its veth; a half-made one may be left in the router)
+	if ns_exists "$(ns_router)"; then ip -n "$(ns_router)" link del "$(if_rtr_ov)" 2>/dev/null || true; fi
+	rm -rf "$(ovpn_dir)" "$(state)/openvpn"
+}
+
 # ---- commands ----
-cmd_up() { # N [--same-pool]
-	local n=${1:-} pool=${2:-} k old s started=()
+cmd_up() { # N [--same-pool] [--openvpn]
+	local n=${1:-} pool='' ovpn='' opt k old s started=()
 	[[ $n =~ ^[1-9][0-9]*$ ]] && [ "$n" -le "$MAX_GW" ] || die "up: N must be 1..$MAX_GW"
-	case $pool in "" | --same-pool) ;; *) die "up: unknown option '$pool'" ;; esac
+	shift || true
+	for opt in "$@"; do
+		case $opt in
+		"") ;;
+		--same-pool) pool=$opt ;;
+		--openvpn) ovpn=$opt ;;
+		*) die "up: unknown option '$opt'" ;;
+		esac
+	done
 	s=$(state)
 	mkdir -p "$s" || die "cannot create $s"
 	chmod 0755 "$LAB_ROOT" "$s"
@@ -452,6 +728,8 @@ cmd_up() { # N [--same-pool]
 	echo "$n" >"$s/count"
 	# The pool mode is what this `up` says (a plain `up` goes back to one range per gateway).
 	if [ "$pool" = --same-pool ]; then : >"$s/same-pool"; else rm -f "$s/same-pool"; fi
+	# So is the OpenVPN server: a plain `up` removes one an earlier `up --openvpn` made.
+	if [ -z "$ovpn" ] && { has_ovpn || [ -d "$(ovpn_dir)" ]; }; then remove_ovpn; fi
 	CONF_CHANGED=()
 	ensure_secret_file "$s/password"
 	ensure_secret_file "$s/wrong-password"
@@ -470,12 +748,17 @@ cmd_up() { # N [--same-pool]
 		say "up: config changed, restarting ocserv of gw ${CONF_CHANGED[*]}"
 		ocserv_stop "${CONF_CHANGED[@]}"
 	}
+	if [ -n "$ovpn" ]; then
+		: >"$s/openvpn"
+		ovpn_up # spawned: it starts while the ocserv do
+	fi
 	for ((k = 1; k <= n; k++)); do
 		ocserv_spawn "$k"
 		started+=("$k")
 	done
 	ocserv_wait "${started[@]}"
-	say "up: prefix $PREFIX, $n gateway(s)$(same_pool && echo ", same pool $SAME_POOL_NET/24"), state $s"
+	[ -z "$ovpn" ] || ovpn_wait
+	say "up: prefix $PREFIX, $n gateway(s)$(same_pool && echo ", same pool $SAME_POOL_NET/24")$(has_ovpn && echo ", openvpn server $(ovpn_ip)"), state $s"
 }
 
 remove_gw() { # K
@@ -506,12 +789,14 @@ cmd_down() {
 		[ -d "$d" ] && [[ $k =~ ^[0-9]+$ ]] && ks+=("$k")
 	done
 	for k in "${ks[@]}"; do responder_stop "$k"; done
+	ovpn_stop
 	[ ${#ks[@]} -eq 0 ] || ocserv_stop "${ks[@]}"
 	# Every namespace with our prefix and a lab role, whether or not `count` was written.
 	for name in $(ip netns list 2>/dev/null | awk '{print $1}'); do
 		case $name in
 		"$PREFIX-probe" | "$PREFIX-rtr") del_ns "$name" ;;
 		"$PREFIX"-gw[0-9]* | "$PREFIX"-in[0-9]*) del_ns "$name" ;;
+		"$PREFIX-ovpn" | "$PREFIX-ovin") del_ns "$name" ;;
 		esac
 	done
 	rm -rf "$(netns_etc)"
@@ -539,6 +824,18 @@ cmd_status() {
 			"${pid:-STOPPED}"
 		if [ -n "$pid" ] && ocserv_listening "$k"; then echo " listening"; else echo; ok=1; fi
 	done
+	if has_ovpn; then
+		pid=$(ovpn_pid)
+		printf 'openvpn %s udp %s ns=%s intranet=%s(%s) openvpn=%s' "$(ovpn_ip)" "$OVPN_PORT" \
+			"$(ns_exists "$(ns_ovpn)" && echo ok || echo MISSING)" "$OVPN_IN_IP" \
+			"$(ns_exists "$(ns_ovin)" && echo ok || echo MISSING)" \
+			"${pid:-STOPPED}$([ -n "$pid" ] && ovpn_paused "$pid" && echo " PAUSED")"
+		if [ -n "$pid" ] && inns "$(ns_ovpn)" ss -Huln "sport = :$OVPN_PORT" 2>/dev/null | grep -q .; then
+			echo " listening"
+		else
+			echo; ok=1
+		fi
+	fi
 	return $ok
 }
 
@@ -574,15 +871,34 @@ cmd_env() {
 		kv "LAB_GW${k}_OCSERV_CONF" "$(gw_dir "$k")/ocserv.conf"
 		kv "LAB_GW${k}_OCSERV_LOG" "$(gw_dir "$k")/ocserv.log"
 	done
+	kv LAB_OVPN "$(has_ovpn && echo 1 || echo 0)"
+	has_ovpn || return 0
+	local d; d=$(ovpn_dir)
+	kv LAB_OVPN_NS "$(ns_ovpn)"
+	kv LAB_OVPN_IP "$(ovpn_ip)"
+	kv LAB_OVPN_PORT "$OVPN_PORT"
+	kv LAB_OVPN_PROTO udp4
+	kv LAB_OVPN_POOL "$OVPN_POOL/24"
+	kv LAB_OVPN_CA "$d/ca.pem"
+	kv LAB_OVPN_CLIENT_CERT "$d/client-cert.pem"
+	kv LAB_OVPN_CLIENT_KEY "$d/client-key.pem"
+	kv LAB_OVPN_EXPIRED_CERT "$d/expired-cert.pem"
+	kv LAB_OVPN_EXPIRED_KEY "$d/expired-key.pem"
+	kv LAB_OVPN_INTRANET_NS "$(ns_ovin)"
+	kv LAB_OVPN_INTRANET_IP "$OVPN_IN_IP"
+	kv LAB_OVPN_PID "$(ovpn_pid)"
+	kv LAB_OVPN_CONF "$d/server.conf"
+	kv LAB_OVPN_LOG "$d/openvpn.log"
 }
 
 main() {
-	local args=() cmd SAME_POOL_OPT=
+	local args=() cmd SAME_POOL_OPT='' OVPN_OPT=''
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--prefix) [ $# -ge 2 ] || usage; PREFIX=$2; shift 2 ;;
 		--prefix=*) PREFIX=${1#--prefix=}; shift ;;
 		--same-pool) SAME_POOL_OPT=--same-pool; shift ;;
+		--openvpn) OVPN_OPT=--openvpn; shift ;;
 		-h | --help) usage ;;
 		*) args+=("$1"); shift ;;
 		esac
@@ -591,7 +907,7 @@ main() {
 	cmd=${args[0]}
 	check_prefix
 	case $cmd in
-	up) need_tools; cmd_up "${args[1]:-}" "$SAME_POOL_OPT" ;;
+	up) need_tools; cmd_up "${args[1]:-}" "$SAME_POOL_OPT" "$OVPN_OPT" ;;
 	down) [ "$(id -u)" -eq 0 ] || die "must run as root"; cmd_down ;;
 	status) cmd_status ;;
 	env) cmd_env ;;
@@ -618,6 +934,13 @@ main() {
 		responder_stop "${args[1]}"
 		net_up_gw "${args[1]}" # link up, echo answered, the route link down removed
 		wait_carrier "$(ns_in "${args[1]}")" "$(if_in "${args[1]}")" ;;
+	ovpn-stop) has_ovpn || die "no openvpn server in lab '$PREFIX' (up N --openvpn)"; ovpn_stop ;;
+	ovpn-start)
+		has_ovpn || die "no openvpn server in lab '$PREFIX' (up N --openvpn)"
+		ovpn_spawn; ovpn_wait ;;
+	ovpn-pause | ovpn-resume)
+		has_ovpn || die "no openvpn server in lab '$PREFIX' (up N --openvpn)"
+		if [ "$cmd" = ovpn-pause ]; then ovpn_signal STOP; else ovpn_signal CONT; fi ;;
 	*) usage ;;
 	esac
 }

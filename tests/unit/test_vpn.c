@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <errno.h>
+#include <regex.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -166,6 +167,104 @@ static void openvpn_auth_file_is_private_and_removed(void **state)
 	assert_int_equal(stat(auth, &st), -1);
 }
 
+/* The meaning epmon gives a client output: the failed pattern that matches
+ * earliest in it (as the session does), compiled as the session compiles
+ * them; NULL when none matches. */
+static const char *why_of(const struct vpn_profile *p, const char *output)
+{
+	regoff_t best = -1;
+	const char *why = NULL;
+
+	for (size_t i = 0; i < p->nfailed; i++) {
+		regex_t re;
+		regmatch_t m;
+		assert_int_equal(regcomp(&re, p->failed[i], REG_EXTENDED | REG_NEWLINE), 0);
+		if (regexec(&re, output, 1, &m, 0) == 0 && (best < 0 || m.rm_so < best)) {
+			best = m.rm_so;
+			why = p->failed_why[i];
+		}
+		regfree(&re);
+	}
+	return why;
+}
+
+/* openvpn 2.6.14's own lines (captured against the lab's openvpn 2.6 server,
+ * tests/lab/README.md): each failure gets its words, a good login none. */
+static void openvpn_failures_have_words(void **state)
+{
+	struct site s = make_site(VPN_OPENVPN);
+	struct vpn_profile p;
+	char err[256];
+	const char *const good =
+		"2026-12-01 00:10:20 DCO version: N/A\n"
+		"2026-12-01 00:10:20 TCP/UDP: Preserving recently used remote address: [AF_INET]198.18.100.2:1194\n"
+		"2026-12-01 00:10:20 UDPv4 link local: (not bound)\n"
+		"2026-12-01 00:10:20 UDPv4 link remote: [AF_INET]198.18.100.2:1194\n"
+		"2026-12-01 00:10:20 TLS: Initial packet from [AF_INET]198.18.100.2:1194, sid=50ed15d2 0f69ea71\n"
+		"2026-12-01 00:10:20 VERIFY OK: depth=1, O=epmon test lab, CN=epmon lab OpenVPN CA ovx1\n"
+		"2026-12-01 00:10:20 VERIFY KU OK\n"
+		"2026-12-01 00:10:20 VERIFY EKU OK\n"
+		"2026-12-01 00:10:20 VERIFY OK: depth=0, O=epmon test lab, CN=198.18.100.2\n"
+		"2026-12-01 00:10:20 Control Channel: TLSv1.3, cipher TLSv1.3 TLS_AES_256_GCM_SHA384\n"
+		"2026-12-01 00:10:20 [198.18.100.2] Peer Connection Initiated with [AF_INET]198.18.100.2:1194\n"
+		"2026-12-01 00:10:20 TLS: tls_multi_process: initial untrusted session promoted to trusted\n"
+		"2026-12-01 00:10:20 PUSH: Received control message: 'PUSH_REPLY,route 10.30.0.0 255.255.255.0'\n"
+		"2026-12-01 00:10:20 TUN/TAP device epmon0 opened\n"
+		"2026-12-01 00:10:20 net_route_v4_add: 10.30.0.0/24 via 10.31.0.1 dev [NULL] table 0 metric -1\n"
+		"2026-12-01 00:10:20 Initialization Sequence Completed\n";
+	const struct { const char *output, *why; } cases[] = {
+		{ "2026-12-01 00:10:20 AUTH: Received control message: AUTH_FAILED\n"
+		  "2026-12-01 00:10:20 SIGTERM[soft,auth-failure] received, process exiting\n",
+		  "bad credentials" },
+		{ "2026-12-01 00:10:47 WARNING: Your certificate has expired!\n",
+		  "client certificate expired" },
+		{ "2026-12-01 00:10:47 WARNING: Your certificate is not yet valid!\n",
+		  "client certificate not yet valid" },
+		{ "2026-12-01 00:12:40 VERIFY ERROR: depth=1, error=self-signed certificate in certificate chain: O=epmon test lab, CN=epmon lab OpenVPN CA ovx1, serial=1\n"
+		  "2026-12-01 00:12:40 OpenSSL: error:0A000086:SSL routines::certificate verify failed:\n"
+		  "2026-12-01 00:12:40 TLS Error: TLS handshake failed\n",
+		  "certificate not trusted" },
+		{ "2026-12-01 00:12:40 VERIFY X509NAME ERROR: O=epmon test lab, CN=198.18.100.2, must be wrong.example\n"
+		  "2026-12-01 00:12:40 TLS Error: TLS handshake failed\n",
+		  "server certificate rejected (name or key usage)" },
+		{ "2026-12-01 00:12:40 VERIFY EKU ERROR\n",
+		  "server certificate rejected (name or key usage)" },
+		{ "2026-12-01 00:12:56 read UDPv4 [ECONNREFUSED]: Connection refused (fd=3,code=111)\n",
+		  "gateway unreachable" },
+		{ "2026-12-01 00:10:50 read UDPv4 [EHOSTUNREACH|EHOSTUNREACH]: No route to host (fd=3,code=113)\n",
+		  "gateway unreachable" },
+		{ "2026-12-01 00:10:47 read UDPv4 [ENETUNREACH]: Network is unreachable (fd=3,code=101)\n",
+		  "gateway unreachable" },
+		{ "2026-12-01 00:12:40 Attempting to establish TCP connection with [AF_INET]198.18.100.2:1194\n"
+		  "2026-12-01 00:12:40 TCP: connect to [AF_INET]198.18.100.2:1194 failed: Connection refused\n",
+		  "gateway unreachable" },
+		{ "2026-12-01 00:12:40 RESOLVE: Cannot resolve host address: vpn.nonexistent.invalid:1194 (Temporary failure in name resolution)\n",
+		  "gateway name not resolved" },
+		{ "2026-12-01 00:12:53 TLS Error: TLS key negotiation failed to occur within 3 seconds (check your network connectivity)\n"
+		  "2026-12-01 00:12:53 TLS Error: TLS handshake failed\n",
+		  "TLS handshake failed (certificate rejected, or the server does not answer)" },
+		{ "2026-12-01 00:10:20 Options error: No client-side authentication method is specified.\n",
+		  "client configuration error" },
+	};
+
+	s.vpn.command = (char *)"/bin/true";
+	s.vpn.config_file = (char *)"/etc/openvpn/paris.conf";
+	/* no password ("" as the engine passes for a site without one): certificates
+	 * only, no auth file, no --auth-user-pass (openvpn would refuse an empty one) */
+	assert_int_equal(profile_build(&s, "", NULL, &p, err, sizeof(err)), 0);
+	assert_false(argv_has(&p, "--auth-user-pass"));
+	assert_false(argv_has(&p, "--auth-nocache"));
+	assert_string_equal(p.runtime_dir, "");
+	assert_non_null(p.failed_why);
+	assert_null(why_of(&p, good));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *why = why_of(&p, cases[i].output);
+		if (!why || strcmp(why, cases[i].why) != 0)
+			fail_msg("case %zu: '%s' for: %s", i, why ? why : "(no match)", cases[i].output);
+	}
+	profile_free(&p);
+}
+
 static void missing_client_is_an_error(void **state)
 {
 	struct site s = make_site(VPN_OPENCONNECT);
@@ -295,6 +394,7 @@ int main(void)
 		cmocka_unit_test(startct_profile_defaults_and_realm),
 		cmocka_unit_test(overrides_replace_profile_fields),
 		cmocka_unit_test(openvpn_auth_file_is_private_and_removed),
+		cmocka_unit_test(openvpn_failures_have_words),
 		cmocka_unit_test(missing_client_is_an_error),
 		cmocka_unit_test(resolv_restore_puts_back_the_good_copy),
 		cmocka_unit_test(resolv_missing_file_reads_as_absent),
