@@ -21,6 +21,8 @@ TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 DEB_PKGS  := build-essential pkg-config libyaml-dev libcmocka-dev libmnl-dev libcurl4-openssl-dev python3-aiosmtpd libmicrohttpd-dev libnftables-dev nftables iproute2 iputils-ping \
              ocserv openconnect openvpn gnutls-bin procps python3 psmisc strace prometheus chromium curl
+# installed without their recommendations (wireguard-tools recommends a kernel image)
+DEB_PKGS_NORECS := wireguard-go wireguard-tools
 
 .PHONY: all deps check unit e2e bench install clean asan demo lab-up lab-down
 
@@ -51,6 +53,11 @@ deps:
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@missing=$$(for p in $(DEB_PKGS_NORECS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 asan:

@@ -22,6 +22,7 @@ const char *vpn_client_name(enum vpn_client c)
 	case VPN_STARTCT: return "startct";
 	case VPN_OPENCONNECT: return "openconnect";
 	case VPN_OPENVPN: return "openvpn";
+	case VPN_WIREGUARD: return "wireguard";
 	case VPN_CUSTOM: return "custom";
 	case VPN_NONE: break;
 	}
@@ -34,6 +35,7 @@ const char *vpn_default_command(enum vpn_client c)
 	case VPN_STARTCT: return "startct";
 	case VPN_OPENCONNECT: return "openconnect";
 	case VPN_OPENVPN: return "openvpn";
+	case VPN_WIREGUARD: return "wireguard-go";
 	case VPN_CUSTOM: case VPN_NONE: break;
 	}
 	return NULL;

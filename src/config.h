@@ -18,11 +18,13 @@ enum vpn_client {
 	VPN_STARTCT,        /* SonicWall / Aventail Connect Tunnel CLI */
 	VPN_OPENCONNECT,
 	VPN_OPENVPN,
+	VPN_WIREGUARD,      /* wireguard-go, configured by epmon over its UAPI socket */
 	VPN_CUSTOM,
 };
 
 const char *vpn_client_name(enum vpn_client c);
-/* The client binary run by default: "startct", "openconnect", "openvpn";
+/* The client binary run by default: "startct", "openconnect", "openvpn",
+ * "wireguard-go";
  * NULL for custom (vpn.command is required) and none. */
 const char *vpn_default_command(enum vpn_client c);
 
@@ -66,6 +68,17 @@ struct vpn_settings {
 	char **process_names;   /* exact comm names of stale clients */
 	size_t nprocess_names;
 	int has_process_names;
+
+	/* client wireguard (other clients: NULL / 0) */
+	char *endpoint;             /* the peer: "ADDR:PORT" or "[ADDR6]:PORT", numeric */
+	char *private_key_file;     /* base64 key, 0600 or stricter; read at each test */
+	char *peer_public_key;      /* base64 of 32 bytes */
+	char *preshared_key_file;   /* optional; like private_key_file */
+	char **addresses;           /* "ADDR/LEN" put on the interface, >= 1 */
+	size_t naddresses;
+	char **allowed_ips;         /* routed through the tunnel; none: internal_ip alone */
+	size_t nallowed_ips;
+	int mtu;                    /* default 1420 */
 
 	double login_timeout_s;     /* default 30 */
 	double teardown_timeout_s;  /* default 10 */

@@ -84,6 +84,11 @@ void cfg_parse_sites(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg);
 void cfg_parse_vpn(struct cfg_ctx *c, yaml_node_t *n, const char *label,
 		   struct vpn_settings *v);
 void cfg_vpn_free(struct vpn_settings *v);
+/* config_wireguard.c: the keys of client wireguard, vals[] in the order
+ * endpoint, private_key_file, peer_public_key, preshared_key_file, address,
+ * allowed_ips, mtu (NULL when absent); warnings for them on other clients. */
+void cfg_check_wireguard(struct cfg_ctx *c, yaml_node_t *map, yaml_node_t **vals,
+			 const char *where, const char *label, struct vpn_settings *v);
 
 /* config_check.c: checks of values, reported at node `at`. */
 int cfg_check_ip(struct cfg_ctx *c, yaml_node_t *at, const char *label,

@@ -9,7 +9,9 @@ enum {
 	K_CLIENT, K_GATEWAY, K_USERNAME, K_REALM, K_PASSWORD_FILE, K_PASSWORD_ENV,
 	K_PROTOCOL, K_CA_FILE, K_SERVERCERT, K_CONFIG_FILE, K_INTERFACE,
 	K_COMMAND, K_ARGS, K_EXPECT, K_CONNECTED, K_FAILED, K_STOP_COMMAND,
-	K_PROCESS_NAMES, K_LOGIN_TIMEOUT, K_TEARDOWN_TIMEOUT, K_SCRIPT, K_COUNT
+	K_PROCESS_NAMES, K_LOGIN_TIMEOUT, K_TEARDOWN_TIMEOUT, K_SCRIPT,
+	K_ENDPOINT, K_PRIVATE_KEY_FILE, K_PEER_PUBLIC_KEY, K_PRESHARED_KEY_FILE,
+	K_ADDRESS, K_ALLOWED_IPS, K_MTU, K_COUNT
 };
 
 static const char *const vpn_keys[] = {
@@ -17,7 +19,8 @@ static const char *const vpn_keys[] = {
 	"password_env", "protocol", "ca_file", "servercert", "config_file",
 	"interface", "command", "args", "expect", "connected", "failed",
 	"stop_command", "process_names", "login_timeout", "teardown_timeout",
-	"script", NULL
+	"script", "endpoint", "private_key_file", "peer_public_key",
+	"preshared_key_file", "address", "allowed_ips", "mtu", NULL
 };
 
 static const char *const protocols[] = { "anyconnect", "gp", "pulse", "nc",
@@ -30,13 +33,16 @@ void cfg_vpn_free(struct vpn_settings *v)
 	char **strs[] = { &v->gateway, &v->username, &v->realm,
 		&v->password_file, &v->password_env, &v->protocol, &v->ca_file,
 		&v->servercert, &v->config_file, &v->interface, &v->command,
-		&v->connected, &v->stop_command, &v->script };
+		&v->connected, &v->stop_command, &v->script, &v->endpoint,
+		&v->private_key_file, &v->peer_public_key, &v->preshared_key_file };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
 	cfg_free_str_list(v->args, v->nargs);
 	cfg_free_str_list(v->failed, v->nfailed);
 	cfg_free_str_list(v->process_names, v->nprocess_names);
+	cfg_free_str_list(v->addresses, v->naddresses);
+	cfg_free_str_list(v->allowed_ips, v->nallowed_ips);
 	for (size_t i = 0; i < v->nexpect; i++) {
 		free(v->expect[i].expect);
 		free(v->expect[i].send);
@@ -62,6 +68,10 @@ static char **string_field(struct vpn_settings *v, int key)
 	case K_COMMAND: return &v->command;
 	case K_CONNECTED: return &v->connected;
 	case K_STOP_COMMAND: return &v->stop_command;
+	case K_ENDPOINT: return &v->endpoint;
+	case K_PRIVATE_KEY_FILE: return &v->private_key_file;
+	case K_PEER_PUBLIC_KEY: return &v->peer_public_key;
+	case K_PRESHARED_KEY_FILE: return &v->preshared_key_file;
 	}
 	return NULL;
 }
@@ -83,7 +93,7 @@ static int parse_client(struct cfg_ctx *c, yaml_node_t *n, const char *where,
 		}
 	if (rc < 0)
 		cfg_error(c, n, "%s: unknown VPN client '%s' (known: startct, "
-			  "openconnect, openvpn, custom)", label, name);
+			  "openconnect, openvpn, wireguard, custom)", label, name);
 	free(name);
 	return rc;
 }
@@ -212,6 +222,12 @@ static void parse_values(struct cfg_ctx *c, yaml_node_t **vals,
 			parse_timeout(c, vals[k], what, &v->login_timeout_s);
 		} else if (k == K_TEARDOWN_TIMEOUT) {
 			parse_timeout(c, vals[k], what, &v->teardown_timeout_s);
+		} else if (k == K_ADDRESS) {
+			cfg_get_str_list(c, vals[k], what, &v->addresses, &v->naddresses);
+		} else if (k == K_ALLOWED_IPS) {
+			cfg_get_str_list(c, vals[k], what, &v->allowed_ips, &v->nallowed_ips);
+		} else if (k == K_MTU) {
+			cfg_get_int(c, vals[k], what, 576, 65535, &v->mtu);
 		}
 	}
 	if (v->connected)
@@ -287,7 +303,7 @@ void cfg_parse_vpn(struct cfg_ctx *c, yaml_node_t *n, const char *label,
 		return;
 	if (!vals[K_CLIENT])
 		cfg_error(c, n, "missing required key 'client' in %s (startct, "
-			  "openconnect, openvpn or custom)", where);
+			  "openconnect, openvpn, wireguard or custom)", where);
 	else
 		parse_client(c, vals[K_CLIENT], where, label, &v->client);
 	/* Without a known client, the other keys still get checked. */
@@ -296,6 +312,7 @@ void cfg_parse_vpn(struct cfg_ctx *c, yaml_node_t *n, const char *label,
 		return;
 	check_client_needs(c, n, vals, where, label, v);
 	check_protocol(c, vals, label, v);
+	cfg_check_wireguard(c, n, vals + K_ENDPOINT, where, label, v);
 	if (v->password_file)
 		cfg_check_password_file(c, vals[K_PASSWORD_FILE], label,
 					v->password_file);

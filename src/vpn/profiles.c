@@ -70,10 +70,22 @@ static const char *const openvpn_why[] = {
 };
 static const char *const openvpn_names[] = { "openvpn" };
 
+/* wireguard-go 0.0.20220316 with LOG_LEVEL=verbose (checked against a
+ * wireguard-go peer in tests/lab). Its "connected" is only "ready to be
+ * configured": vpn.c then configures it and waits for the handshake. No
+ * stale names by default: wireguard-go often runs the host's own tunnels. */
+static const char *const wireguard_failed[] = {
+	"Failed to create TUN device", "UAPI listen error|Failed to open uapi socket",
+};
+static const char *const wireguard_why[] = {
+	"cannot create the tunnel interface", "cannot open the control socket",
+};
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 _Static_assert(N(startct_failed) == N(startct_why), "one meaning per startct pattern");
 _Static_assert(N(openconnect_failed) == N(openconnect_why), "one meaning per openconnect pattern");
 _Static_assert(N(openvpn_failed) == N(openvpn_why), "one meaning per openvpn pattern");
+_Static_assert(N(wireguard_failed) == N(wireguard_why), "one meaning per wireguard pattern");
 
 void profile_process_names(const struct site *site, const char *const **names,
 			   size_t *n)
@@ -210,6 +222,10 @@ static void default_args(struct argv_builder *b, const struct site *site,
 			add_opt(b, "", "--auth-nocache");
 		}
 		break;
+	case VPN_WIREGUARD:
+		/* no key here: epmon sets it over the control socket */
+		add_opt(b, "", "-f"); add_opt(b, "", b->p->interface);
+		break;
 	default:
 		break;
 	}
@@ -231,7 +247,8 @@ int profile_build(const struct site *site, const char *password,
 	}
 	snprintf(p->interface, sizeof(p->interface), "%s",
 		 v->interface ? v->interface :
-		 (v->client == VPN_OPENCONNECT || v->client == VPN_OPENVPN) ? "epmon0" : "");
+		 (v->client == VPN_OPENCONNECT || v->client == VPN_OPENVPN ||
+		  v->client == VPN_WIREGUARD) ? "epmon0" : "");
 	/* no password (NULL: the site sets neither password_file nor
 	 * password_env; "": an empty one): a certificate-only login */
 	if (v->client == VPN_OPENVPN && password && *password &&
@@ -273,6 +290,11 @@ int profile_build(const struct site *site, const char *password,
 		p->connected = "Initialization Sequence Completed";
 		p->failed = openvpn_failed; p->nfailed = N(openvpn_failed);
 		p->failed_why = openvpn_why;
+		break;
+	case VPN_WIREGUARD:
+		p->connected = "UAPI listener started";
+		p->failed = wireguard_failed; p->nfailed = N(wireguard_failed);
+		p->failed_why = wireguard_why;
 		break;
 	default:
 		break;

@@ -35,6 +35,10 @@ struct session_spec {
 	 * a mount namespace of its own where that file is bind-mounted, so
 	 * nothing it writes there reaches the host */
 	const char *private_resolv;
+	/* NULL, or a directory that gets an empty private tmpfs (mode 0700) in
+	 * the client's mount namespace, e.g. wireguard-go's /var/run/wireguard
+	 * (its control socket), which every network namespace shares */
+	const char *private_dir;
 	/* NULL, or where compiled patterns are shared with other sessions */
 	struct pattern_cache *patterns;
 	volatile const int *stop;     /* may be NULL; non-zero aborts the login */

@@ -20,6 +20,7 @@
 #include "vpn/profiles.h"
 #include "vpn/resolv.h"
 #include "vpn/session.h"
+#include "vpn/wireguard.h"
 
 struct vpn_tunnel {
 	const struct site *site;
@@ -36,6 +37,7 @@ struct vpn_tunnel {
 	const char *client_env[16];
 	char script[PATH_MAX + 32];
 	char password[512];
+	char wg_dir[PATH_MAX];          /* wireguard: WG_RUN_DIR resolved */
 };
 
 _Static_assert(sizeof(struct expect_step) == sizeof(struct session_step) &&
@@ -313,6 +315,73 @@ static const char *isolated_script(struct vpn_tunnel *t)
 	return strchr(self, '\'') ? NULL : t->script;
 }
 
+/* wireguard-go's environment: its log at level verbose gives the "UAPI
+ * listener started" that says it can be configured. */
+static const char *const *wireguard_env(struct vpn_tunnel *t)
+{
+	size_t i = 0;
+
+	for (; proc_clean_env[i] && i < 13; i++)
+		t->client_env[i] = proc_clean_env[i];
+	t->client_env[i++] = "LOG_LEVEL=verbose";
+	t->client_env[i++] = "WG_PROCESS_FOREGROUND=1";
+	t->client_env[i] = NULL;
+	return t->client_env;
+}
+
+/* WireGuard has no login: wireguard-go is configured over its control
+ * socket, one datagram asks for the handshake, and the login is the first
+ * completed handshake (read over the socket; wireguard-go's log lines wake
+ * the wait early, the poll interval caps it at 20 ms). */
+static int wireguard_login(struct vpn_tunnel *t, double deadline, struct site_result *out)
+{
+	const struct site *site = t->site;
+	pid_t pid = session_pid(t->session);
+	const char *ifname = t->profile.interface;
+	char err[256];
+	int wait_ms = 1, kicked = 0;
+
+	log_debug(site->name, "WireGuard implementation: wireguard-go (userspace), "
+		  "interface %s", ifname);
+	if (wg_configure(pid, t->wg_dir, site, ifname, err, sizeof(err)) < 0) {
+		site_result_note(out, "%s", err);
+		return -1;
+	}
+	for (;;) {
+		int done = wg_handshake_done(pid, t->wg_dir, ifname, err, sizeof(err));
+		if (done < 0) {
+			site_result_note(out, "%s", err);
+			return -1;
+		}
+		if (done) {
+			log_debug(site->name, "handshake with %s completed", site->vpn.endpoint);
+			return 0;
+		}
+		if (!kicked && site->internal_ip) {
+			if (wg_send_kick(site->internal_ip, ifname) < 0)
+				log_debug(site->name, "cannot send a datagram to %s through %s: %s "
+					  "(the keepalive starts the handshake)", site->internal_ip,
+					  ifname, strerror(errno));
+			kicked = 1;
+		}
+		if (session_pump(t->session, wait_ms) == 1) {
+			note_client_exit(t, out);
+			return -1;
+		}
+		if (t->env->stop && *t->env->stop) {
+			site_result_note(out, "aborted by signal during login");
+			return -1;
+		}
+		if (monotonic_s() >= deadline) {
+			site_result_note(out, "no handshake from %s in %g s (wrong key, or UDP "
+					 "blocked)", site->vpn.endpoint, site->vpn.login_timeout_s);
+			return -1;
+		}
+		if (wait_ms < 20)
+			wait_ms *= 2;
+	}
+}
+
 /* The site's namespace, made for this test; the thread works inside it
  * until vpn_down. */
 static int enter_namespace(struct vpn_tunnel *t, struct site_result *out)
@@ -366,6 +435,15 @@ int vpn_up(const struct site *site, const struct site_env *env,
 	spec->argv = (const char *const *)t->profile.argv;
 	spec->env = env->isolation ? t->client_env : proc_clean_env;
 	spec->private_resolv = t->ns ? site_netns_resolv(t->ns) : NULL;
+	if (site->vpn.client == VPN_WIREGUARD) {
+		/* its control socket directory is shared by every namespace */
+		if (wg_run_dir(t->wg_dir, sizeof(t->wg_dir), err, sizeof(err)) < 0) {
+			site_result_note(out, "%s", err);
+			goto out;
+		}
+		spec->private_dir = t->wg_dir;
+		spec->env = wireguard_env(t);
+	}
 	spec->patterns = env->patterns;
 	/* struct expect_step and struct session_step have the same layout */
 	spec->steps = (const struct session_step *)t->profile.steps;
@@ -400,6 +478,8 @@ int vpn_up(const struct site *site, const struct site_env *env,
 			site_result_note(out, "%s", session_detail(t->session));
 		goto out;
 	}
+	if (site->vpn.client == VPN_WIREGUARD && wireguard_login(t, deadline, out) < 0)
+		goto out;
 	rc = wait_for_tunnel(t, t0, deadline, before, out);
 	if (rc == 0)
 		log_info(site->name, "tunnel up on %s after %.1f ms", t->interface, out->login_ms);

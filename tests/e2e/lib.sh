@@ -818,3 +818,47 @@ ovpn_auth_dirs() {
 		for d in /run/epmon/"$site".??????; do [ -e "$d" ] && echo "$d"; done
 	done
 }
+
+# ---- WireGuard (issue 10): test_wireguard_*.sh against the lab's wireguard-go peer ----
+# `lab.sh up N --wireguard` adds one WireGuard peer (wireguard-go, udp) at $LAB_WG_ENDPOINT
+# with its intranet host $LAB_WG_INTRANET_IP; it knows client1 ($LAB_WG_CLIENT1_KEY, address
+# $LAB_WG_CLIENT1_IP) and client2 ($LAB_WG_CLIENT2_KEY with the preshared key
+# $LAB_WG_CLIENT2_PSK, address $LAB_WG_CLIENT2_IP); $LAB_WG_WRONG_KEY is unknown to it.
+
+# wg_test_setup: vpn_test_setup with one ocserv gateway and the WireGuard peer;
+# wireguard-go or wg missing is a skip (a failure under CI=true).
+wg_test_setup() {
+	require_root_netns
+	require_cmd wireguard-go wg
+	vpn_test_setup 1 --wireguard
+	[ "${LAB_WG:-0}" = 1 ] || fail "lab.sh env: no wireguard peer (LAB_WG=${LAB_WG:-})"
+}
+
+# lab_wireguard_site NAME [KEY=VALUE...]: the YAML of site NAME on the lab's WireGuard peer
+# (external_ip its address, internal_ip its intranet host): client wireguard as client1
+# (its key and address) and login_timeout 10; KEY=VALUE pairs change or add keys
+# (private_key_file=$LAB_WG_WRONG_KEY, login_timeout=3, ...).
+lab_wireguard_site() {
+	local name=$1
+	shift
+	site_yaml "$name" "$LAB_WG_IP" "$LAB_WG_INTRANET_IP" client=wireguard \
+		endpoint="\"$LAB_WG_ENDPOINT\"" private_key_file="$LAB_WG_CLIENT1_KEY" \
+		peer_public_key="\"$LAB_WG_PUBLIC_KEY\"" address="$LAB_WG_CLIENT1_IP/32" \
+		login_timeout=10 "$@"
+}
+
+# wg_peer_handshake PUBFILE_KEY: the peer's latest handshake (unix seconds, 0 = never) with
+# the client whose private key file is given.
+wg_peer_handshake() {
+	local pub
+	pub=$(wg pubkey <"$1") || fail "wg pubkey <$1"
+	ip netns exec "$LAB_WG_NS" wg show "$LAB_WG_IF" latest-handshakes |
+		awk -v k="$pub" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }'
+}
+
+# wg_assert_no_socket IFNAME: fail if the host's /var/run/wireguard holds IFNAME.sock (the
+# client's control socket belongs in its private tmpfs).
+wg_assert_no_socket() {
+	[ ! -e "/var/run/wireguard/$1.sock" ] ||
+		fail "/var/run/wireguard/$1.sock exists on the host (not in the client's private tmpfs)"
+}

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # epmon test lab: SSL-VPN gateways (ocserv) in network namespaces.
 #
-#   lab.sh up N [--same-pool] [--openvpn] [--prefix P]
+#   lab.sh up N [--same-pool] [--openvpn] [--wireguard] [--prefix P]
 #                                   build or repair a lab with N gateways (idempotent);
 #                                   --same-pool: every gateway gives the same tunnel range;
-#                                   --openvpn: also an OpenVPN 2.6 server (198.18.100.2)
+#                                   --openvpn: also an OpenVPN 2.6 server (198.18.100.2);
+#                                   --wireguard: also a WireGuard peer (198.18.101.2)
 #   lab.sh down [--prefix P]        remove everything `up` made (also after a failed up)
 #   lab.sh status [--prefix P]      what exists; exit 0 only when the lab is complete
 #   lab.sh env [--prefix P]         shell assignments for tests: eval "$(lab.sh env)"
@@ -16,6 +17,7 @@
 #   lab.sh intranet-delay K MS      intranet host K answers ping after MS ms (echo_responder)
 #   lab.sh ovpn-stop | ovpn-start   stop / start the OpenVPN server (ping still answers)
 #   lab.sh ovpn-pause | ovpn-resume the OpenVPN server hangs (SIGSTOP) / goes on (SIGCONT)
+#   lab.sh wg-stop | wg-start       stop / start the WireGuard peer (ping still answers)
 #
 # Topology and addresses: tests/lab/README.md. Must run as root.
 set -euo pipefail
@@ -29,7 +31,7 @@ die() { echo "lab.sh: $*" >&2; exit 1; }
 say() { echo "lab.sh: $*" >&2; }
 
 usage() {
-	sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -706,9 +708,140 @@ remove_ovpn() {
 	rm -rf "$(ovpn_dir)" "$(state)/openvpn"
 }
 
+# ---- WireGuard peer (issue 10) ----
+# wireguard-go in namespace P-wg, reached like a gateway through the router at 198.18.101.2
+# (udp 51820), with its own intranet host 10.40.0.10 (P-wgin). Its interface is named
+# P-wg: wireguard-go's control socket is /var/run/wireguard/IFNAME.sock, a directory every
+# namespace shares, so the name must be unique across labs. It knows two clients: client1
+# (10.41.0.2) and client2 (10.41.0.3, with a preshared key); "wrong" is a key it does not
+# know. Keys from `wg genkey` in wg/ (0600); the peer is configured with `wg set`.
+WG_NET=101                                      # 198.18.101.0/24
+wg_ip() { echo "198.18.$WG_NET.2"; }
+wg_rtr_ip() { echo "198.18.$WG_NET.1"; }
+WG_PORT=51820
+WG_INT_IP=10.40.0.1
+WG_IN_IP=10.40.0.10
+WG_TUN_IP=10.41.0.1                             # the peer's tunnel address (/24)
+wg_client_ip() { echo "10.41.0.$(($1 + 1))"; }  # client1 10.41.0.2, client2 10.41.0.3
+ns_wg() { echo "$PREFIX-wg"; }
+ns_wgin() { echo "$PREFIX-wgin"; }
+if_wg() { echo "$PREFIX-wg"; }                  # the peer's WireGuard interface
+if_rtr_wg() { echo "$PREFIX-rwg"; }             # router side of router<->peer
+if_wg_ext() { echo "$PREFIX-wge"; }             # peer external side
+if_wg_int() { echo "$PREFIX-wgi"; }             # peer intranet side
+if_wgin() { echo "$PREFIX-win"; }               # its intranet host
+wg_dir() { echo "$(state)/wg"; }
+has_wg() { [ -e "$(state)/wireguard" ]; }
+
+net_up_wg() {
+	local r w i
+	r=$(ns_router); w=$(ns_wg); i=$(ns_wgin)
+	ensure_ns "$w"; ensure_ns "$i"
+	ensure_veth "$r" "$(if_rtr_wg)" "$w" "$(if_wg_ext)"
+	ensure_veth "$w" "$(if_wg_int)" "$i" "$(if_wgin)"
+	ensure_addr "$r" "$(if_rtr_wg)" "$(wg_rtr_ip)/24"
+	ensure_addr "$w" "$(if_wg_ext)" "$(wg_ip)/24"
+	ensure_addr "$w" "$(if_wg_int)" "$WG_INT_IP/24"
+	ensure_addr "$i" "$(if_wgin)" "$WG_IN_IP/24"
+	ip -n "$w" route replace default via "$(wg_rtr_ip)" || die "wireguard default route failed"
+	ip -n "$i" route replace "${WG_TUN_IP%.1}.0/24" via "$WG_INT_IP" || die "wireguard intranet route failed"
+	set_forward "$w"
+	inns "$i" sysctl -qw net.ipv4.icmp_echo_ignore_all=0
+}
+
+ensure_wg_key() { # NAME: NAME.key (0600) and NAME.pub
+	local d; d=$(wg_dir)
+	if ! [ -s "$d/$1.key" ]; then
+		(umask 077; wg genkey >"$d/$1.key.tmp") || die "wg genkey failed"
+		mv "$d/$1.key.tmp" "$d/$1.key"
+	fi
+	[ -s "$d/$1.pub" ] || wg pubkey <"$d/$1.key" >"$d/$1.pub" || die "wg pubkey failed"
+}
+
+ensure_wg_keys() {
+	local d; d=$(wg_dir)
+	ensure_wg_key peer; ensure_wg_key client1; ensure_wg_key client2; ensure_wg_key wrong
+	if ! [ -s "$d/client2.psk" ]; then
+		(umask 077; wg genpsk >"$d/client2.psk.tmp") || die "wg genpsk failed"
+		mv "$d/client2.psk.tmp" "$d/client2.psk"
+	fi
+}
+
+# Prints the recorded pid of the peer's wireguard-go when that pid is alive, is wireguard-go
+# and lives in its namespace; nothing otherwise.
+wg_pid() {
+	local pid comm
+	pid=$(cat "$(wg_dir)/wireguard-go.pid" 2>/dev/null) || return 0
+	[[ $pid =~ ^[0-9]+$ ]] || return 0
+	comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 0
+	[ "$comm" = wireguard-go ] || return 0
+	alive "$pid" || return 0
+	[ "$(ip netns identify "$pid" 2>/dev/null)" = "$(ns_wg)" ] || return 0
+	echo "$pid"
+}
+
+# Starts wireguard-go (foreground, its log into a file) unless it runs, waits for its
+# control socket, then (re)configures it: keys, peers, address, link up. Idempotent.
+wg_start() {
+	local d i pid w; d=$(wg_dir); w=$(ns_wg)
+	if [ -z "$(wg_pid)" ]; then
+		rm -f "$d/wireguard-go.pid"
+		# `ip netns exec` and env exec: $! is wireguard-go itself
+		setsid ip netns exec "$w" env LOG_LEVEL=verbose wireguard-go -f "$(if_wg)" \
+			</dev/null >>"$d/wireguard-go.log" 2>&1 &
+		echo $! >"$d/wireguard-go.pid"
+	fi
+	for ((i = 0; i < 100; i++)); do
+		inns "$w" wg show "$(if_wg)" >/dev/null 2>&1 && break
+		pid=$(cat "$d/wireguard-go.pid" 2>/dev/null)
+		alive "$pid" || die "wireguard-go exited; log: $d/wireguard-go.log
+$(tail -5 "$d/wireguard-go.log" 2>/dev/null)"
+		sleep 0.05
+	done
+	[ "$i" -lt 100 ] || die "wireguard-go control socket not ready after 5 s; log: $d/wireguard-go.log"
+	inns "$w" wg set "$(if_wg)" listen-port "$WG_PORT" private-key "$d/peer.key" \
+		peer "$(cat "$d/client1.pub")" allowed-ips "$(wg_client_ip 1)/32" \
+		peer "$(cat "$d/client2.pub")" preshared-key "$d/client2.psk" allowed-ips "$(wg_client_ip 2)/32" ||
+		die "wg set $(if_wg) failed"
+	ip -n "$w" addr replace "$WG_TUN_IP/24" dev "$(if_wg)" || die "wireguard peer address failed"
+	ip -n "$w" link set "$(if_wg)" up || die "wireguard peer link up failed"
+}
+
+wg_stop() { # SIGTERM the recorded wireguard-go, SIGKILL after 3 s
+	local pid i
+	pid=$(wg_pid)
+	rm -f "$(wg_dir)/wireguard-go.pid"
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 60; i++)); do
+		alive "$pid" || return 0
+		sleep 0.05
+	done
+	say "wireguard-go $pid ignored SIGTERM for 3 s, sending SIGKILL"
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
+wg_up() {
+	local d; d=$(wg_dir)
+	command -v wireguard-go >/dev/null 2>&1 && command -v wg >/dev/null 2>&1 ||
+		die "missing: wireguard-go and wg (run: sudo make deps)"
+	mkdir -p "$d" && chmod 0700 "$d"
+	net_up_wg
+	ensure_wg_keys
+	wg_start
+}
+
+remove_wg() {
+	wg_stop
+	del_ns "$(ns_wgin)"
+	del_ns "$(ns_wg)"
+	if ns_exists "$(ns_router)"; then ip -n "$(ns_router)" link del "$(if_rtr_wg)" 2>/dev/null || true; fi
+	rm -rf "$(wg_dir)" "$(state)/wireguard"
+}
+
 # ---- commands ----
-cmd_up() { # N [--same-pool] [--openvpn]
-	local n=${1:-} pool='' ovpn='' opt k old s started=()
+cmd_up() { # N [--same-pool] [--openvpn] [--wireguard]
+	local n=${1:-} pool='' ovpn='' wgo='' opt k old s started=()
 	[[ $n =~ ^[1-9][0-9]*$ ]] && [ "$n" -le "$MAX_GW" ] || die "up: N must be 1..$MAX_GW"
 	shift || true
 	for opt in "$@"; do
@@ -716,6 +849,7 @@ cmd_up() { # N [--same-pool] [--openvpn]
 		"") ;;
 		--same-pool) pool=$opt ;;
 		--openvpn) ovpn=$opt ;;
+		--wireguard) wgo=$opt ;;
 		*) die "up: unknown option '$opt'" ;;
 		esac
 	done
@@ -730,6 +864,7 @@ cmd_up() { # N [--same-pool] [--openvpn]
 	if [ "$pool" = --same-pool ]; then : >"$s/same-pool"; else rm -f "$s/same-pool"; fi
 	# So is the OpenVPN server: a plain `up` removes one an earlier `up --openvpn` made.
 	if [ -z "$ovpn" ] && { has_ovpn || [ -d "$(ovpn_dir)" ]; }; then remove_ovpn; fi
+	if [ -z "$wgo" ] && { has_wg || [ -d "$(wg_dir)" ]; }; then remove_wg; fi
 	CONF_CHANGED=()
 	ensure_secret_file "$s/password"
 	ensure_secret_file "$s/wrong-password"
@@ -752,13 +887,17 @@ cmd_up() { # N [--same-pool] [--openvpn]
 		: >"$s/openvpn"
 		ovpn_up # spawned: it starts while the ocserv do
 	fi
+	if [ -n "$wgo" ]; then
+		: >"$s/wireguard"
+		wg_up
+	fi
 	for ((k = 1; k <= n; k++)); do
 		ocserv_spawn "$k"
 		started+=("$k")
 	done
 	ocserv_wait "${started[@]}"
 	[ -z "$ovpn" ] || ovpn_wait
-	say "up: prefix $PREFIX, $n gateway(s)$(same_pool && echo ", same pool $SAME_POOL_NET/24")$(has_ovpn && echo ", openvpn server $(ovpn_ip)"), state $s"
+	say "up: prefix $PREFIX, $n gateway(s)$(same_pool && echo ", same pool $SAME_POOL_NET/24")$(has_ovpn && echo ", openvpn server $(ovpn_ip)")$(has_wg && echo ", wireguard peer $(wg_ip)"), state $s"
 }
 
 remove_gw() { # K
@@ -790,6 +929,7 @@ cmd_down() {
 	done
 	for k in "${ks[@]}"; do responder_stop "$k"; done
 	ovpn_stop
+	wg_stop
 	[ ${#ks[@]} -eq 0 ] || ocserv_stop "${ks[@]}"
 	# Every namespace with our prefix and a lab role, whether or not `count` was written.
 	for name in $(ip netns list 2>/dev/null | awk '{print $1}'); do
@@ -797,6 +937,7 @@ cmd_down() {
 		"$PREFIX-probe" | "$PREFIX-rtr") del_ns "$name" ;;
 		"$PREFIX"-gw[0-9]* | "$PREFIX"-in[0-9]*) del_ns "$name" ;;
 		"$PREFIX-ovpn" | "$PREFIX-ovin") del_ns "$name" ;;
+		"$PREFIX-wg" | "$PREFIX-wgin") del_ns "$name" ;;
 		esac
 	done
 	rm -rf "$(netns_etc)"
@@ -831,6 +972,17 @@ cmd_status() {
 			"$(ns_exists "$(ns_ovin)" && echo ok || echo MISSING)" \
 			"${pid:-STOPPED}$([ -n "$pid" ] && ovpn_paused "$pid" && echo " PAUSED")"
 		if [ -n "$pid" ] && inns "$(ns_ovpn)" ss -Huln "sport = :$OVPN_PORT" 2>/dev/null | grep -q .; then
+			echo " listening"
+		else
+			echo; ok=1
+		fi
+	fi
+	if has_wg; then
+		pid=$(wg_pid)
+		printf 'wireguard %s udp %s ns=%s intranet=%s(%s) wireguard-go=%s' "$(wg_ip)" "$WG_PORT" \
+			"$(ns_exists "$(ns_wg)" && echo ok || echo MISSING)" "$WG_IN_IP" \
+			"$(ns_exists "$(ns_wgin)" && echo ok || echo MISSING)" "${pid:-STOPPED}"
+		if [ -n "$pid" ] && inns "$(ns_wg)" ss -Huln "sport = :$WG_PORT" 2>/dev/null | grep -q .; then
 			echo " listening"
 		else
 			echo; ok=1
@@ -872,6 +1024,26 @@ cmd_env() {
 		kv "LAB_GW${k}_OCSERV_LOG" "$(gw_dir "$k")/ocserv.log"
 	done
 	kv LAB_OVPN "$(has_ovpn && echo 1 || echo 0)"
+	kv LAB_WG "$(has_wg && echo 1 || echo 0)"
+	if has_wg; then
+		local w; w=$(wg_dir)
+		kv LAB_WG_NS "$(ns_wg)"
+		kv LAB_WG_IP "$(wg_ip)"
+		kv LAB_WG_PORT "$WG_PORT"
+		kv LAB_WG_ENDPOINT "$(wg_ip):$WG_PORT"
+		kv LAB_WG_IF "$(if_wg)"
+		kv LAB_WG_PUBLIC_KEY "$(cat "$w/peer.pub")"
+		kv LAB_WG_CLIENT1_KEY "$w/client1.key"
+		kv LAB_WG_CLIENT1_IP "$(wg_client_ip 1)"
+		kv LAB_WG_CLIENT2_KEY "$w/client2.key"
+		kv LAB_WG_CLIENT2_PSK "$w/client2.psk"
+		kv LAB_WG_CLIENT2_IP "$(wg_client_ip 2)"
+		kv LAB_WG_WRONG_KEY "$w/wrong.key"
+		kv LAB_WG_INTRANET_NS "$(ns_wgin)"
+		kv LAB_WG_INTRANET_IP "$WG_IN_IP"
+		kv LAB_WG_PID "$(wg_pid)"
+		kv LAB_WG_LOG "$w/wireguard-go.log"
+	fi
 	has_ovpn || return 0
 	local d; d=$(ovpn_dir)
 	kv LAB_OVPN_NS "$(ns_ovpn)"
@@ -892,13 +1064,14 @@ cmd_env() {
 }
 
 main() {
-	local args=() cmd SAME_POOL_OPT='' OVPN_OPT=''
+	local args=() cmd SAME_POOL_OPT='' OVPN_OPT='' WG_OPT=''
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--prefix) [ $# -ge 2 ] || usage; PREFIX=$2; shift 2 ;;
 		--prefix=*) PREFIX=${1#--prefix=}; shift ;;
 		--same-pool) SAME_POOL_OPT=--same-pool; shift ;;
 		--openvpn) OVPN_OPT=--openvpn; shift ;;
+		--wireguard) WG_OPT=--wireguard; shift ;;
 		-h | --help) usage ;;
 		*) args+=("$1"); shift ;;
 		esac
@@ -907,7 +1080,7 @@ main() {
 	cmd=${args[0]}
 	check_prefix
 	case $cmd in
-	up) need_tools; cmd_up "${args[1]:-}" "$SAME_POOL_OPT" "$OVPN_OPT" ;;
+	up) need_tools; cmd_up "${args[1]:-}" "$SAME_POOL_OPT" "$OVPN_OPT" "$WG_OPT" ;;
 	down) [ "$(id -u)" -eq 0 ] || die "must run as root"; cmd_down ;;
 	status) cmd_status ;;
 	env) cmd_env ;;
@@ -941,6 +1114,8 @@ main() {
 	ovpn-pause | ovpn-resume)
 		has_ovpn || die "no openvpn server in lab '$PREFIX' (up N --openvpn)"
 		if [ "$cmd" = ovpn-pause ]; then ovpn_signal STOP; else ovpn_signal CONT; fi ;;
+	wg-stop) has_wg || die "no wireguard peer in lab '$PREFIX' (up N --wireguard)"; wg_stop ;;
+	wg-start) has_wg || die "no wireguard peer in lab '$PREFIX' (up N --wireguard)"; wg_start ;;
 	*) usage ;;
 	esac
 }

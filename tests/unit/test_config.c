@@ -445,7 +445,7 @@ static void unknown_client(void **state)
 {
 	expect_error("frequency: 300\n" SITE "    internal_ip: ::1\n    vpn: {client: sonicwall}\n",
 		     "t.yml:6:19: ", "site 'paris': unknown VPN client 'sonicwall' "
-		     "(known: startct, openconnect, openvpn, custom)");
+		     "(known: startct, openconnect, openvpn, wireguard, custom)");
 }
 
 static void missing_client_binary(void **state)
@@ -764,6 +764,175 @@ static void truncated_configs_fail_cleanly(void **state)
 	assert_true(accepted >= 1); /* at least the whole text */
 }
 
+/* client wireguard: its keys, defaults and every check, key files included. */
+#define WG_KEY "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
+#define WG_PUB "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
+#define WG_HEAD "frequency: 300\n" SITE "    internal_ip: 10.40.0.10\n" \
+	"    vpn:\n      client: wireguard\n      command: /bin/true\n"
+
+static char *wg_config(const char *key_file, const char *extra)
+{
+	char *text;
+
+	assert_true(asprintf(&text, WG_HEAD "      private_key_file: %s\n"
+			     "      endpoint: \"198.18.101.2:51820\"\n"
+			     "      peer_public_key: \"" WG_PUB "\"\n"
+			     "      address: 10.41.0.2/32\n%s", key_file, extra) > 0);
+	return text;
+}
+
+static void wireguard_keys(void **state)
+{
+	char key[64], psk[64], *text;
+	struct config_diag d;
+	struct config *cfg;
+
+	make_file(key, WG_KEY "\n", 0600);
+	make_file(psk, WG_PUB "\n", 0400);
+	text = wg_config(key, "");
+	cfg = expect_ok(text, &d);
+	const struct vpn_settings *v = &cfg->sites[0].vpn;
+	assert_int_equal(v->client, VPN_WIREGUARD);
+	assert_string_equal(vpn_client_name(v->client), "wireguard");
+	assert_string_equal(vpn_default_command(VPN_WIREGUARD), "wireguard-go");
+	assert_string_equal(v->endpoint, "198.18.101.2:51820");
+	assert_string_equal(v->private_key_file, key);
+	assert_string_equal(v->peer_public_key, WG_PUB);
+	assert_null(v->preshared_key_file);
+	assert_int_equal(v->naddresses, 1);
+	assert_string_equal(v->addresses[0], "10.41.0.2/32");
+	assert_int_equal(v->nallowed_ips, 0);  /* internal_ip alone, at run time */
+	assert_null(v->interface);             /* the profile's epmon0 */
+	assert_int_equal(v->mtu, 1420);
+	assert_int_equal(d.nwarnings, 0);
+	config_free(cfg);
+	config_diag_free(&d);
+	free(text);
+
+	assert_true(asprintf(&text, WG_HEAD "      private_key_file: %s\n"
+			     "      endpoint: \"198.18.101.2:51820\"\n"
+			     "      peer_public_key: \"" WG_PUB "\"\n"
+			     "      preshared_key_file: %s\n"
+			     "      address: [10.41.0.2/24, \"fd00::2/64\"]\n"
+			     "      allowed_ips: [10.40.0.0/24, 10.42.0.7, \"fd00:40::/48\"]\n"
+			     "      interface: wgmon1\n      mtu: 1380\n      login_timeout: 5\n",
+			     key, psk) > 0);
+	cfg = expect_ok(text, &d);
+	v = &cfg->sites[0].vpn;
+	assert_string_equal(v->preshared_key_file, psk);
+	assert_int_equal(v->naddresses, 2);
+	assert_string_equal(v->addresses[1], "fd00::2/64");
+	assert_int_equal(v->nallowed_ips, 3);
+	assert_string_equal(v->allowed_ips[1], "10.42.0.7");
+	assert_string_equal(v->interface, "wgmon1");
+	assert_int_equal(v->mtu, 1380);
+	assert_true(v->login_timeout_s > 4.9 && v->login_timeout_s < 5.1);
+	config_free(cfg);
+	config_diag_free(&d);
+	free(text);
+	unlink(key);
+	unlink(psk);
+}
+
+static void wireguard_errors(void **state)
+{
+	char key[64], open_key[64], not_key[64], *text;
+	struct config_diag d;
+	struct config *cfg;
+
+	make_file(key, WG_KEY "\n", 0600);
+	make_file(open_key, WG_KEY "\n", 0644);
+	make_file(not_key, "hunter2\n", 0600);
+
+	/* every required key, one error each */
+	text = strdup(WG_HEAD);
+	cfg = parse(text, &d);
+	assert_null(cfg);
+	assert_int_equal(d.nerrors, 4);
+	for (size_t i = 0; i < d.nerrors; i++)
+		assert_true(has_prefix(d.errors[i], "t.yml:7:7: missing required key '"));
+	assert_non_null(strstr(d.errors[0], "(client wireguard needs it)"));
+	config_diag_free(&d);
+	free(text);
+
+	/* a key file others may read: an error naming the file and the fix */
+	text = wg_config(open_key, "");
+	char want[300];
+	snprintf(want, sizeof(want), "site 'paris': private_key_file %s is readable by "
+		 "others (mode 0644): a private key must be 0600 or stricter; chmod 600 %s",
+		 open_key, open_key);
+	expect_error(text, "t.yml:9:25: ", want);
+	free(text);
+	text = wg_config(not_key, "");
+	expect_error(text, "t.yml:9:25: ", "does not hold a WireGuard key (one line: base64 "
+		     "of 32 bytes, as `wg genkey` writes it)");
+	free(text);
+	text = wg_config("/nonexistent/wg.key", "");
+	expect_error(text, "t.yml:9:25: ", "cannot read private_key_file /nonexistent/wg.key: "
+		     "No such file or directory");
+	free(text);
+	char extra[200];
+	snprintf(extra, sizeof(extra), "      preshared_key_file: %s\n", open_key);
+	text = wg_config(key, extra);
+	expect_error(text, "t.yml:13:27: ", "preshared_key_file");
+	free(text);
+
+	/* values */
+	text = wg_config(key, "      mtu: 100\n");
+	expect_error(text, "t.yml:13:12: ", "mtu");
+	free(text);
+	text = wg_config(key, "      allowed_ips: [10.40.0.0/24, 10.40.0.0/33]\n");
+	expect_error(text, "t.yml:13:35: ", "allowed_ips '10.40.0.0/33' is not an address "
+		     "or ADDRESS/LENGTH");
+	free(text);
+	text = wg_config(key, "      allowed_ips: [0.0.0.0/0]\n");
+	expect_error(text, "t.yml:13:21: ", "allowed_ips '0.0.0.0/0' contains the endpoint's "
+		     "address");
+	free(text);
+	text = wg_config(key, "      allowed_ips: 198.18.101.0/24\n");
+	expect_error(text, "t.yml:13:20: ", "contains the endpoint's address");
+	free(text);
+
+	const char *bad_endpoints[] = { "198.18.101.2", "vpn.example.com:51820",
+		"198.18.101.2:0", "198.18.101.2:70000", "fd00::1:51820", "[198.18.101.2]:1" };
+	for (size_t i = 0; i < sizeof(bad_endpoints) / sizeof(bad_endpoints[0]); i++) {
+		assert_true(asprintf(&text, WG_HEAD "      private_key_file: %s\n"
+				     "      endpoint: \"%s\"\n"
+				     "      peer_public_key: \"" WG_PUB "\"\n"
+				     "      address: 10.41.0.2/32\n", key, bad_endpoints[i]) > 0);
+		expect_error(text, "t.yml:10:17: ", "is not ADDRESS:PORT (numeric, e.g. "
+			     "198.51.100.7:51820 or [2001:db8::7]:51820)");
+		free(text);
+	}
+	const char *bad_keys[] = { "abc", WG_PUB "x", "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dh=",
+		"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8D*=" };
+	for (size_t i = 0; i < sizeof(bad_keys) / sizeof(bad_keys[0]); i++) {
+		assert_true(asprintf(&text, WG_HEAD "      private_key_file: %s\n"
+				     "      endpoint: \"[fd00::1]:51820\"\n"
+				     "      peer_public_key: \"%s\"\n"
+				     "      address: 10.41.0.2/32\n", key, bad_keys[i]) > 0);
+		expect_error(text, "t.yml:11:24: ", "peer_public_key is not a WireGuard public key");
+		free(text);
+	}
+	assert_true(asprintf(&text, WG_HEAD "      private_key_file: %s\n"
+			     "      endpoint: \"198.18.101.2:51820\"\n"
+			     "      peer_public_key: \"" WG_PUB "\"\n"
+			     "      address: 10.41.0.2\n", key) > 0);
+	expect_error(text, "t.yml:12:16: ", "address '10.41.0.2' is not ADDRESS/LENGTH");
+	free(text);
+
+	/* its keys on another client: warned about, ignored */
+	cfg = expect_ok("frequency: 300\n" SITE "    internal_ip: 10.40.0.10\n"
+			"    vpn: {client: custom, command: /bin/true, mtu: 1400}\n", &d);
+	assert_int_equal(d.nwarnings, 1);
+	assert_non_null(strstr(d.warnings[0], "mtu is only used with client wireguard; ignored"));
+	config_free(cfg);
+	config_diag_free(&d);
+	unlink(key);
+	unlink(open_key);
+	unlink(not_key);
+}
+
 static void small_helpers(void **state)
 {
 	struct ping_settings p = { .count = 5, .interval_s = 0.2, .timeout_s = 2 };
@@ -912,6 +1081,8 @@ int main(void)
 		cmocka_unit_test(ping_not_fitting_frequency),
 		cmocka_unit_test(bad_regex),
 		cmocka_unit_test(unknown_client),
+		cmocka_unit_test(wireguard_keys),
+		cmocka_unit_test(wireguard_errors),
 		cmocka_unit_test(missing_client_binary),
 		cmocka_unit_test(syntax_error),
 		cmocka_unit_test(several_errors_together),
