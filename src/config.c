@@ -23,6 +23,7 @@ const char *vpn_client_name(enum vpn_client c)
 	case VPN_OPENCONNECT: return "openconnect";
 	case VPN_OPENVPN: return "openvpn";
 	case VPN_WIREGUARD: return "wireguard";
+	case VPN_IPSEC: return "ipsec";
 	case VPN_CUSTOM: return "custom";
 	case VPN_NONE: break;
 	}
@@ -36,6 +37,7 @@ const char *vpn_default_command(enum vpn_client c)
 	case VPN_OPENCONNECT: return "openconnect";
 	case VPN_OPENVPN: return "openvpn";
 	case VPN_WIREGUARD: return "wireguard-go";
+	case VPN_IPSEC: return "/usr/lib/ipsec/charon";
 	case VPN_CUSTOM: case VPN_NONE: break;
 	}
 	return NULL;

@@ -19,12 +19,13 @@ enum vpn_client {
 	VPN_OPENCONNECT,
 	VPN_OPENVPN,
 	VPN_WIREGUARD,      /* wireguard-go, configured by epmon over its UAPI socket */
+	VPN_IPSEC,          /* strongSwan's charon (IKEv2), configured by epmon over VICI */
 	VPN_CUSTOM,
 };
 
 const char *vpn_client_name(enum vpn_client c);
 /* The client binary run by default: "startct", "openconnect", "openvpn",
- * "wireguard-go";
+ * "wireguard-go", "/usr/lib/ipsec/charon";
  * NULL for custom (vpn.command is required) and none. */
 const char *vpn_default_command(enum vpn_client c);
 
@@ -79,6 +80,13 @@ struct vpn_settings {
 	char **allowed_ips;         /* routed through the tunnel; none: internal_ip alone */
 	size_t nallowed_ips;
 	int mtu;                    /* default 1420 */
+
+	/* client ipsec (other clients: NULL). Either swanctl_file + connection
+	 * (+ child), or inline: gateway, username, password, ca_file, remote_id. */
+	char *swanctl_file;         /* swanctl.conf fragment: connection and its secrets */
+	char *connection;           /* its connection (IKE) name */
+	char *child;                /* its child to initiate; default: connection */
+	char *remote_id;            /* inline: the gateway's identity; default: gateway */
 
 	double login_timeout_s;     /* default 30 */
 	double teardown_timeout_s;  /* default 10 */

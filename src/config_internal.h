@@ -87,6 +87,12 @@ void cfg_vpn_free(struct vpn_settings *v);
 /* config_wireguard.c: the keys of client wireguard, vals[] in the order
  * endpoint, private_key_file, peer_public_key, preshared_key_file, address,
  * allowed_ips, mtu (NULL when absent); warnings for them on other clients. */
+/* config_ipsec.c: the keys of client ipsec, vals[] in the order swanctl_file,
+ * connection, child, remote_id; gateway, username, ca_file and the password
+ * sources (vals of those, NULL when absent) for the inline form. */
+void cfg_check_ipsec(struct cfg_ctx *c, yaml_node_t *map, yaml_node_t **vals,
+		     yaml_node_t *const *shared, const char *where, const char *label,
+		     struct vpn_settings *v);
 void cfg_check_wireguard(struct cfg_ctx *c, yaml_node_t *map, yaml_node_t **vals,
 			 const char *where, const char *label, struct vpn_settings *v);
 

@@ -11,7 +11,8 @@ enum {
 	K_COMMAND, K_ARGS, K_EXPECT, K_CONNECTED, K_FAILED, K_STOP_COMMAND,
 	K_PROCESS_NAMES, K_LOGIN_TIMEOUT, K_TEARDOWN_TIMEOUT, K_SCRIPT,
 	K_ENDPOINT, K_PRIVATE_KEY_FILE, K_PEER_PUBLIC_KEY, K_PRESHARED_KEY_FILE,
-	K_ADDRESS, K_ALLOWED_IPS, K_MTU, K_COUNT
+	K_ADDRESS, K_ALLOWED_IPS, K_MTU,
+	K_SWANCTL_FILE, K_CONNECTION, K_CHILD, K_REMOTE_ID, K_COUNT
 };
 
 static const char *const vpn_keys[] = {
@@ -20,7 +21,8 @@ static const char *const vpn_keys[] = {
 	"interface", "command", "args", "expect", "connected", "failed",
 	"stop_command", "process_names", "login_timeout", "teardown_timeout",
 	"script", "endpoint", "private_key_file", "peer_public_key",
-	"preshared_key_file", "address", "allowed_ips", "mtu", NULL
+	"preshared_key_file", "address", "allowed_ips", "mtu",
+	"swanctl_file", "connection", "child", "remote_id", NULL
 };
 
 static const char *const protocols[] = { "anyconnect", "gp", "pulse", "nc",
@@ -34,7 +36,8 @@ void cfg_vpn_free(struct vpn_settings *v)
 		&v->password_file, &v->password_env, &v->protocol, &v->ca_file,
 		&v->servercert, &v->config_file, &v->interface, &v->command,
 		&v->connected, &v->stop_command, &v->script, &v->endpoint,
-		&v->private_key_file, &v->peer_public_key, &v->preshared_key_file };
+		&v->private_key_file, &v->peer_public_key, &v->preshared_key_file,
+		&v->swanctl_file, &v->connection, &v->child, &v->remote_id };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
@@ -72,6 +75,10 @@ static char **string_field(struct vpn_settings *v, int key)
 	case K_PRIVATE_KEY_FILE: return &v->private_key_file;
 	case K_PEER_PUBLIC_KEY: return &v->peer_public_key;
 	case K_PRESHARED_KEY_FILE: return &v->preshared_key_file;
+	case K_SWANCTL_FILE: return &v->swanctl_file;
+	case K_CONNECTION: return &v->connection;
+	case K_CHILD: return &v->child;
+	case K_REMOTE_ID: return &v->remote_id;
 	}
 	return NULL;
 }
@@ -93,7 +100,7 @@ static int parse_client(struct cfg_ctx *c, yaml_node_t *n, const char *where,
 		}
 	if (rc < 0)
 		cfg_error(c, n, "%s: unknown VPN client '%s' (known: startct, "
-			  "openconnect, openvpn, wireguard, custom)", label, name);
+			  "openconnect, openvpn, wireguard, ipsec, custom)", label, name);
 	free(name);
 	return rc;
 }
@@ -303,7 +310,7 @@ void cfg_parse_vpn(struct cfg_ctx *c, yaml_node_t *n, const char *label,
 		return;
 	if (!vals[K_CLIENT])
 		cfg_error(c, n, "missing required key 'client' in %s (startct, "
-			  "openconnect, openvpn, wireguard or custom)", where);
+			  "openconnect, openvpn, wireguard, ipsec or custom)", where);
 	else
 		parse_client(c, vals[K_CLIENT], where, label, &v->client);
 	/* Without a known client, the other keys still get checked. */
@@ -313,6 +320,11 @@ void cfg_parse_vpn(struct cfg_ctx *c, yaml_node_t *n, const char *label,
 	check_client_needs(c, n, vals, where, label, v);
 	check_protocol(c, vals, label, v);
 	cfg_check_wireguard(c, n, vals + K_ENDPOINT, where, label, v);
+	{
+		yaml_node_t *shared[] = { vals[K_GATEWAY], vals[K_USERNAME],
+			vals[K_CA_FILE], vals[K_PASSWORD_FILE], vals[K_PASSWORD_ENV] };
+		cfg_check_ipsec(c, n, vals + K_SWANCTL_FILE, shared, where, label, v);
+	}
 	if (v->password_file)
 		cfg_check_password_file(c, vals[K_PASSWORD_FILE], label,
 					v->password_file);

@@ -81,11 +81,25 @@ static const char *const wireguard_why[] = {
 	"cannot create the tunnel interface", "cannot open the control socket",
 };
 
+/* charon 5.9 (strongSwan, Debian 12) at filelog level 1. Its "connected"
+ * is only "ready for swanctl": vpn.c then loads the connection, initiates
+ * it and waits for the CHILD_SA. No stale names by default: a host's own
+ * charon is no leftover of epmon's. */
+static const char *const ipsec_failed[] = {
+	"charon already running|unable to create pidfile",
+	"plugin '[a-z0-9-]+' failed to load|no kernel ipsec interface|"
+	"creating TUN device failed|failed to create a TUN device",
+};
+static const char *const ipsec_why[] = {
+	"another charon holds the pid file", "charon cannot start its IPsec backend",
+};
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 _Static_assert(N(startct_failed) == N(startct_why), "one meaning per startct pattern");
 _Static_assert(N(openconnect_failed) == N(openconnect_why), "one meaning per openconnect pattern");
 _Static_assert(N(openvpn_failed) == N(openvpn_why), "one meaning per openvpn pattern");
 _Static_assert(N(wireguard_failed) == N(wireguard_why), "one meaning per wireguard pattern");
+_Static_assert(N(ipsec_failed) == N(ipsec_why), "one meaning per ipsec pattern");
 
 void profile_process_names(const struct site *site, const char *const **names,
 			   size_t *n)
@@ -226,6 +240,7 @@ static void default_args(struct argv_builder *b, const struct site *site,
 		/* no key here: epmon sets it over the control socket */
 		add_opt(b, "", "-f"); add_opt(b, "", b->p->interface);
 		break;
+
 	default:
 		break;
 	}
@@ -248,7 +263,8 @@ int profile_build(const struct site *site, const char *password,
 	snprintf(p->interface, sizeof(p->interface), "%s",
 		 v->interface ? v->interface :
 		 (v->client == VPN_OPENCONNECT || v->client == VPN_OPENVPN ||
-		  v->client == VPN_WIREGUARD) ? "epmon0" : "");
+		  v->client == VPN_WIREGUARD) ? "epmon0" :
+		 v->client == VPN_IPSEC ? "ipsec0" : "");
 	/* no password (NULL: the site sets neither password_file nor
 	 * password_env; "": an empty one): a certificate-only login */
 	if (v->client == VPN_OPENVPN && password && *password &&
@@ -295,6 +311,11 @@ int profile_build(const struct site *site, const char *password,
 		p->connected = "UAPI listener started";
 		p->failed = wireguard_failed; p->nfailed = N(wireguard_failed);
 		p->failed_why = wireguard_why;
+		break;
+	case VPN_IPSEC:
+		p->connected = "spawning [0-9]+ worker threads";
+		p->failed = ipsec_failed; p->nfailed = N(ipsec_failed);
+		p->failed_why = ipsec_why;
 		break;
 	default:
 		break;

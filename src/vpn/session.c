@@ -37,7 +37,7 @@ double session_now_ms(void)
 /* In the child: a mount namespace of its own where /etc/resolv.conf is
  * the private file and/or `dir` an empty tmpfs (mounts stay private:
  * nothing propagates back). */
-static int private_mounts(const char *file, const char *dir)
+static int private_mounts(const char *file, const char *dir, const char *run)
 {
 	if (unshare(CLONE_NEWNS) < 0 ||
 	    mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
@@ -46,6 +46,8 @@ static int private_mounts(const char *file, const char *dir)
 		return -1;
 	if (dir && mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			 "mode=0700,size=1m") < 0)
+		return -1;
+	if (run && mount(run, "/run", NULL, MS_BIND, NULL) < 0)
 		return -1;
 	return 0;
 }
@@ -81,8 +83,8 @@ static void exec_child(const struct session_spec *spec, int slave, int errfd)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
-	if ((spec->private_resolv || spec->private_dir) &&
-	    private_mounts(spec->private_resolv, spec->private_dir) < 0) {
+	if ((spec->private_resolv || spec->private_dir || spec->private_run) &&
+	    private_mounts(spec->private_resolv, spec->private_dir, spec->private_run) < 0) {
 		sign = -1;
 		goto fail;
 	}
@@ -160,7 +162,10 @@ static int spawn(struct session *s, char *err, size_t errlen)
 		while (waitpid(s->pid, &s->wstatus, 0) < 0 && errno == EINTR)
 			;
 		s->reaped = 1;
-		if (child_errno < 0 && s->spec.private_dir)
+		if (child_errno < 0 && s->spec.private_run)
+			snprintf(err, errlen, "cannot give the client private mounts "
+				 "(%s on /run): %s", s->spec.private_run, strerror(-child_errno));
+		else if (child_errno < 0 && s->spec.private_dir)
 			snprintf(err, errlen, "cannot give the client private mounts "
 				 "(%s%s%s): %s", s->spec.private_resolv ? "/etc/resolv.conf, " : "",
 				 "tmpfs on ", s->spec.private_dir, strerror(-child_errno));

@@ -39,6 +39,10 @@ struct session_spec {
 	 * the client's mount namespace, e.g. wireguard-go's /var/run/wireguard
 	 * (its control socket), which every network namespace shares */
 	const char *private_dir;
+	/* NULL, or a directory bind-mounted onto /run in the client's mount
+	 * namespace: charon's pid file (/var/run/charon.pid, fixed when it was
+	 * built) and VICI socket land there, apart from any other charon */
+	const char *private_run;
 	/* NULL, or where compiled patterns are shared with other sessions */
 	struct pattern_cache *patterns;
 	volatile const int *stop;     /* may be NULL; non-zero aborts the login */

@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fsutil.h"
 #include "log.h"
 #include "schedule.h"
+#include "vpn/ipsec.h"
 #include "vpn/isolation.h"
 #include "vpn/netlink.h"
 #include "vpn/proc.h"
@@ -38,6 +40,9 @@ struct vpn_tunnel {
 	char script[PATH_MAX + 32];
 	char password[512];
 	char wg_dir[PATH_MAX];          /* wireguard: WG_RUN_DIR resolved */
+	char ipsec_dir[256];            /* ipsec: charon's private /run */
+	char ipsec_env[300];            /* ipsec: STRONGSWAN_CONF=... */
+	int ipsec_up;                   /* ipsec: initiate succeeded */
 };
 
 _Static_assert(sizeof(struct expect_step) == sizeof(struct session_step) &&
@@ -382,6 +387,139 @@ static int wireguard_login(struct vpn_tunnel *t, double deadline, struct site_re
 	}
 }
 
+/* charon's environment: its strongswan.conf, as charon sees it (its
+ * private directory is its /run). */
+static const char *const *ipsec_env(struct vpn_tunnel *t)
+{
+	size_t i = 0;
+
+	for (; proc_clean_env[i] && i < 14; i++)
+		t->client_env[i] = proc_clean_env[i];
+	snprintf(t->ipsec_env, sizeof(t->ipsec_env), "STRONGSWAN_CONF=/run/strongswan.conf");
+	t->client_env[i++] = t->ipsec_env;
+	t->client_env[i] = NULL;
+	return t->client_env;
+}
+
+/* Runs swanctl ARGS against this site's charon while charon's output is
+ * drained. Its exit status, -1 with a note (client exit, stop, deadline:
+ * swanctl killed). */
+static int ipsec_run(struct vpn_tunnel *t, const char *const *args, double deadline,
+		     const char *what, struct site_result *out)
+{
+	pid_t pid = ipsec_swanctl(t->ipsec_dir, args);
+	int status, wait_ms = 1;
+
+	if (pid < 0) {
+		site_result_note(out, "cannot run swanctl: %s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+		if (r < 0 && errno != EINTR) {
+			site_result_note(out, "swanctl %s: %s", what, strerror(errno));
+			return -1;
+		}
+		if (session_pump(t->session, wait_ms) == 1) {
+			note_client_exit(t, out);
+			break;
+		}
+		if (t->env->stop && *t->env->stop) {
+			site_result_note(out, "aborted by signal during login");
+			break;
+		}
+		if (monotonic_s() >= deadline) {
+			const char *tail = session_output_tail(t->session);
+			char line[160] = "";
+			if (strstr(tail, "received packet")) {
+				last_line(tail, line, sizeof(line));
+				site_result_note(out, "IKE with %s did not complete in %g s (last "
+						 "output: '%s')", t->site->vpn.gateway ?
+						 t->site->vpn.gateway : ipsec_connection(t->site),
+						 t->site->vpn.login_timeout_s, line);
+			} else
+				site_result_note(out, "gateway unreachable: no IKE response from "
+						 "%s in %g s (responder down, or UDP 500/4500 "
+						 "blocked)", t->site->vpn.gateway ? t->site->vpn.gateway :
+						 ipsec_connection(t->site), t->site->vpn.login_timeout_s);
+			break;
+		}
+		if (wait_ms < 20)
+			wait_ms *= 2;
+	}
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return -1;
+}
+
+/* IKEv2: the connection loaded into this site's charon (secrets from the
+ * 0600 file, over VICI), then initiated; the login is the installed
+ * CHILD_SA (swanctl --initiate returns 0) and then the route check. */
+static int ipsec_login(struct vpn_tunnel *t, double deadline, struct site_result *out)
+{
+	const struct site *site = t->site;
+	char file[300], line[200];
+	const char *load[] = { "--load-all", "--noprompt", "--file", file, NULL };
+	const char *init[] = { "--initiate", "--ike", ipsec_connection(site), "--child",
+		ipsec_child(site), NULL };
+	const char *words;
+	int rc;
+
+	snprintf(file, sizeof(file), "%s", site->vpn.swanctl_file ? site->vpn.swanctl_file :
+		 "");
+	if (!site->vpn.swanctl_file)
+		snprintf(file, sizeof(file), "%s/swanctl.conf", t->ipsec_dir);
+	log_debug(site->name, "IPsec: strongSwan charon with kernel-libipsec (userspace ESP "
+		  "over %s; the kernel's XFRM is not used)", IPSEC_TUN);
+	rc = ipsec_run(t, load, deadline, "--load-all", out);
+	if (rc != 0) {
+		if (rc > 0)
+			site_result_note(out, "swanctl --load-all %s failed (exit %d): %s", file,
+					 rc, "check the connection with swanctl --load-all --file");
+		return -1;
+	}
+	rc = ipsec_run(t, init, deadline, "--initiate", out);
+	if (rc == 0) {
+		t->ipsec_up = 1;
+		log_debug(site->name, "CHILD_SA %s installed", ipsec_child(site));
+		return 0;
+	}
+	if (rc > 0) {
+		/* the log lines that say why reach the tail a moment later */
+		session_pump(t->session, 50);
+		words = ipsec_failure_words(session_output_tail(t->session), line, sizeof(line));
+		if (words)
+			site_result_note(out, "%s (%s)", words, line);
+		else if (last_line(session_output_tail(t->session), line, sizeof(line)))
+			site_result_note(out, "IKE initiate of %s failed (last output: '%s')",
+					 ipsec_child(site), line);
+		else
+			site_result_note(out, "IKE initiate of %s failed", ipsec_child(site));
+	}
+	return -1;
+}
+
+/* Before charon stops: the IKE_SA deleted with the gateway (a DELETE it
+ * answers), so the gateway keeps no half-open SA of ours. */
+static void ipsec_terminate(struct vpn_tunnel *t, struct site_result *out)
+{
+	const char *term[] = { "--terminate", "--ike", ipsec_connection(t->site),
+		"--timeout", "3", NULL };
+	double deadline = monotonic_s() + (t->site->vpn.teardown_timeout_s < 4 ?
+					   t->site->vpn.teardown_timeout_s : 4);
+	struct site_result scratch;
+
+	memset(&scratch, 0, sizeof(scratch));
+	if (ipsec_run(t, term, deadline, "--terminate", &scratch) != 0)
+		site_result_note(out, "teardown: swanctl --terminate of %s failed",
+				 ipsec_connection(t->site));
+	else
+		log_debug(t->site->name, "IKE_SA %s terminated", ipsec_connection(t->site));
+}
+
 /* The site's namespace, made for this test; the thread works inside it
  * until vpn_down. */
 static int enter_namespace(struct vpn_tunnel *t, struct site_result *out)
@@ -444,6 +582,15 @@ int vpn_up(const struct site *site, const struct site_env *env,
 		spec->private_dir = t->wg_dir;
 		spec->env = wireguard_env(t);
 	}
+	if (site->vpn.client == VPN_IPSEC) {
+		if (ipsec_prepare(site, t->password, t->ipsec_dir, sizeof(t->ipsec_dir),
+				  err, sizeof(err)) < 0) {
+			site_result_note(out, "%s", err);
+			goto out;
+		}
+		spec->private_run = t->ipsec_dir;
+		spec->env = ipsec_env(t);
+	}
 	spec->patterns = env->patterns;
 	/* struct expect_step and struct session_step have the same layout */
 	spec->steps = (const struct session_step *)t->profile.steps;
@@ -479,6 +626,8 @@ int vpn_up(const struct site *site, const struct site_env *env,
 		goto out;
 	}
 	if (site->vpn.client == VPN_WIREGUARD && wireguard_login(t, deadline, out) < 0)
+		goto out;
+	if (site->vpn.client == VPN_IPSEC && ipsec_login(t, deadline, out) < 0)
 		goto out;
 	rc = wait_for_tunnel(t, t0, deadline, before, out);
 	if (rc == 0)
@@ -603,6 +752,8 @@ int vpn_down(struct vpn_tunnel *t, struct site_result *out)
 
 	if (!t)
 		return 0;
+	if (t->session && t->ipsec_up && session_pid(t->session) > 0)
+		ipsec_terminate(t, out);
 	if (t->session) {
 		int escalated = 0;
 		session_stop(t->session, SIGINT, t->site->vpn.teardown_timeout_s, &escalated);
@@ -611,6 +762,11 @@ int vpn_down(struct vpn_tunnel *t, struct site_result *out)
 					 t->site->vpn.teardown_timeout_s,
 					 escalated == 1 ? "SIGTERM" : "SIGKILL");
 	}
+	/* kernel-libipsec removes its TUN device when charon exits: one left
+	 * means charon did not stop cleanly (the namespace still goes) */
+	if (t->site->vpn.client == VPN_IPSEC && t->session && t->env->isolation &&
+	    !wait_link_gone(IPSEC_TUN, 1.0))
+		site_result_note(out, "teardown: %s left after charon stopped", IPSEC_TUN);
 	if (t->profile.stop_command) {
 		const char *argv[] = { "/bin/sh", "-c", t->profile.stop_command, NULL };
 		char err[256];
@@ -631,6 +787,7 @@ int vpn_down(struct vpn_tunnel *t, struct site_result *out)
 	if (t->session)
 		session_free(t->session);
 	profile_free(&t->profile);
+	ipsec_cleanup(t->ipsec_dir);
 	explicit_bzero(t->password, sizeof(t->password));
 	route_list_free(&t->routes_before);
 	resolv_copy_free(&t->resolv_before);

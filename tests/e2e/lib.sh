@@ -862,3 +862,46 @@ wg_assert_no_socket() {
 	[ ! -e "/var/run/wireguard/$1.sock" ] ||
 		fail "/var/run/wireguard/$1.sock exists on the host (not in the client's private tmpfs)"
 }
+
+# ---- IPsec IKEv2 (issue 10): test_ipsec_*.sh against the lab's strongSwan responder ----
+# `lab.sh up N --ipsec` adds one responder (charon with kernel-libipsec) at $LAB_IKE_IP with
+# its CA $LAB_IKE_CA, identity $LAB_IKE_REMOTE_ID, EAP-MSCHAPv2 user $LAB_USER with the lab
+# password, virtual IPs from $LAB_IKE_POOL and the intranet host $LAB_IKE_INTRANET_IP.
+
+# ike_test_setup: vpn_test_setup with one ocserv gateway and the responder; charon or
+# swanctl missing is a skip (a failure under CI=true).
+ike_test_setup() {
+	require_root_netns
+	require_cmd swanctl
+	[ -x /usr/lib/ipsec/charon ] || skip "needs /usr/lib/ipsec/charon (strongswan-charon)"
+	vpn_test_setup 1 --ipsec
+	[ "${LAB_IKE:-0}" = 1 ] || fail "lab.sh env: no ipsec responder (LAB_IKE=${LAB_IKE:-})"
+}
+
+# lab_ipsec_site NAME [KEY=VALUE...]: the YAML of site NAME on the lab's responder: client
+# ipsec inline as $LAB_USER with the good password file, the lab's IPsec CA, login_timeout
+# 10; KEY=VALUE pairs change or add keys (password_file=$LAB_WRONG_PASSWORD_FILE, ...).
+lab_ipsec_site() {
+	local name=$1
+	shift
+	site_yaml "$name" "$LAB_IKE_IP" "$LAB_IKE_INTRANET_IP" client=ipsec \
+		gateway="$LAB_IKE_IP" username="$LAB_USER" password_file="$LAB_PASSWORD_FILE" \
+		ca_file="$LAB_IKE_CA" remote_id="$LAB_IKE_REMOTE_ID" login_timeout=10 "$@"
+}
+
+# ike_responder_sas: the IKE_SAs the lab's responder holds now (swanctl --list-sas lines
+# naming an IKE_SA of connection rw), one per line.
+ike_responder_sas() {
+	swanctl --list-sas --uri "$LAB_IKE_VICI" 2>/dev/null | grep -E '^rw: #[0-9]+' || true
+}
+
+# ike_assert_no_dir SITE...: fail if charon's private directory /run/epmon/SITE.XXXXXX of a
+# site is left.
+ike_assert_no_dir() {
+	local s d
+	for s in "$@"; do
+		for d in /run/epmon/"$s".??????; do
+			[ ! -e "$d" ] || fail "charon's directory $d left behind"
+		done
+	done
+}

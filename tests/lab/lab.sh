@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # epmon test lab: SSL-VPN gateways (ocserv) in network namespaces.
 #
-#   lab.sh up N [--same-pool] [--openvpn] [--wireguard] [--prefix P]
+#   lab.sh up N [--same-pool] [--openvpn] [--wireguard] [--ipsec] [--prefix P]
 #                                   build or repair a lab with N gateways (idempotent);
 #                                   --same-pool: every gateway gives the same tunnel range;
 #                                   --openvpn: also an OpenVPN 2.6 server (198.18.100.2);
-#                                   --wireguard: also a WireGuard peer (198.18.101.2)
+#                                   --wireguard: also a WireGuard peer (198.18.101.2);
+#                                   --ipsec: also a strongSwan IKEv2 responder (198.18.102.2)
 #   lab.sh down [--prefix P]        remove everything `up` made (also after a failed up)
 #   lab.sh status [--prefix P]      what exists; exit 0 only when the lab is complete
 #   lab.sh env [--prefix P]         shell assignments for tests: eval "$(lab.sh env)"
@@ -18,6 +19,7 @@
 #   lab.sh ovpn-stop | ovpn-start   stop / start the OpenVPN server (ping still answers)
 #   lab.sh ovpn-pause | ovpn-resume the OpenVPN server hangs (SIGSTOP) / goes on (SIGCONT)
 #   lab.sh wg-stop | wg-start       stop / start the WireGuard peer (ping still answers)
+#   lab.sh ike-stop | ike-start     stop / start the IKEv2 responder (ping still answers)
 #
 # Topology and addresses: tests/lab/README.md. Must run as root.
 set -euo pipefail
@@ -31,7 +33,7 @@ die() { echo "lab.sh: $*" >&2; exit 1; }
 say() { echo "lab.sh: $*" >&2; }
 
 usage() {
-	sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -839,9 +841,230 @@ remove_wg() {
 	rm -rf "$(wg_dir)" "$(state)/wireguard"
 }
 
+# ---- strongSwan IKEv2 responder (issue 10) ----
+# charon (kernel-libipsec: userspace ESP over its TUN device ipsec0, UDP-encapsulated) in
+# namespace P-ike, reached like a gateway through the router at 198.18.102.2 (udp 500/4500),
+# with its own intranet host 10.50.0.10 (P-ikein), its own CA and a server certificate for
+# its address. EAP-MSCHAPv2 user monitor with the lab password; virtual IPs from
+# 10.51.0.0/24. charon's pid file (/var/run/charon.pid) is fixed at build time, so it runs
+# in a mount namespace of its own where ike/run is bound onto /run: its pid file, its
+# strongswan.conf and its VICI socket are all in ike/run. Configured with swanctl over that
+# socket. Routes: charon installs none (install_routes = no); lab.sh routes the pool into
+# ipsec0.
+IKE_NET=102                                     # 198.18.102.0/24
+ike_ip() { echo "198.18.$IKE_NET.2"; }
+ike_rtr_ip() { echo "198.18.$IKE_NET.1"; }
+IKE_INT_IP=10.50.0.1
+IKE_IN_IP=10.50.0.10
+IKE_POOL=10.51.0.0                              # /24
+CHARON=/usr/lib/ipsec/charon
+ns_ike() { echo "$PREFIX-ike"; }
+ns_ikein() { echo "$PREFIX-ikein"; }
+if_rtr_ike() { echo "$PREFIX-rik"; }            # router side of router<->responder
+if_ike_ext() { echo "$PREFIX-ike"; }            # responder external side
+if_ike_int() { echo "$PREFIX-iki"; }            # responder intranet side
+if_ikein() { echo "$PREFIX-kin"; }              # its intranet host
+ike_dir() { echo "$(state)/ike"; }
+has_ike() { [ -e "$(state)/ipsec" ]; }
+
+net_up_ike() {
+	local r o i
+	r=$(ns_router); o=$(ns_ike); i=$(ns_ikein)
+	ensure_ns "$o"; ensure_ns "$i"
+	ensure_veth "$r" "$(if_rtr_ike)" "$o" "$(if_ike_ext)"
+	ensure_veth "$o" "$(if_ike_int)" "$i" "$(if_ikein)"
+	ensure_addr "$r" "$(if_rtr_ike)" "$(ike_rtr_ip)/24"
+	ensure_addr "$o" "$(if_ike_ext)" "$(ike_ip)/24"
+	ensure_addr "$o" "$(if_ike_int)" "$IKE_INT_IP/24"
+	ensure_addr "$i" "$(if_ikein)" "$IKE_IN_IP/24"
+	ip -n "$o" route replace default via "$(ike_rtr_ip)" || die "ipsec default route failed"
+	ip -n "$i" route replace "$IKE_POOL/24" via "$IKE_INT_IP" || die "ipsec intranet route failed"
+	set_forward "$o"
+	inns "$i" sysctl -qw net.ipv4.icmp_echo_ignore_all=0
+}
+
+ike_certtool() { # WHAT ARGS...
+	local what=$1; shift
+	certtool "$@" 2>>"$(ike_dir)/certtool.log" >/dev/null ||
+		die "certtool $what failed: see $(ike_dir)/certtool.log"
+}
+
+ike_key() { # FILE
+	(umask 077; certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 \
+		--outfile "$1.tmp" 2>>"$(ike_dir)/certtool.log") ||
+		die "certtool key $1 failed: see $(ike_dir)/certtool.log"
+	mv "$1.tmp" "$1"
+}
+
+ensure_ike_certs() {
+	local d; d=$(ike_dir)
+	if ! [ -s "$d/ca.pem" ] || ! [ -s "$d/ca-key.pem" ]; then
+		printf '%s\n' "cn = \"epmon lab IPsec CA $PREFIX\"" 'organization = "epmon test lab"' \
+			'serial = 1' 'expiration_days = 3650' ca signing_key cert_signing_key \
+			crl_signing_key >"$d/ca.tmpl"
+		ike_key "$d/ca-key.pem"
+		ike_certtool "ipsec CA" --generate-self-signed --load-privkey "$d/ca-key.pem" \
+			--template "$d/ca.tmpl" --outfile "$d/ca.pem.tmp"
+		mv "$d/ca.pem.tmp" "$d/ca.pem"
+		chmod 0644 "$d/ca.pem"
+	fi
+	if ! [ -s "$d/server-cert.pem" ] || ! [ -s "$d/server-key.pem" ]; then
+		printf '%s\n' "cn = \"$(ike_ip)\"" "ip_address = \"$(ike_ip)\"" \
+			'organization = "epmon test lab"' 'serial = 2' 'expiration_days = 3650' \
+			signing_key tls_www_server >"$d/server.tmpl"
+		ike_key "$d/server-key.pem"
+		ike_certtool "ipsec server cert" --generate-certificate --load-privkey "$d/server-key.pem" \
+			--load-ca-certificate "$d/ca.pem" --load-ca-privkey "$d/ca-key.pem" \
+			--template "$d/server.tmpl" --outfile "$d/server-cert.pem.tmp"
+		mv "$d/server-cert.pem.tmp" "$d/server-cert.pem"
+		chmod 0644 "$d/server-cert.pem"
+	fi
+}
+
+# strongswan.conf (run/, read at start) and swanctl.conf (0600: the EAP secret, base64 so
+# no quoting matters), loaded over VICI by ike_load.
+write_ike_conf() {
+	local d pw; d=$(ike_dir)
+	cat >"$d/run/strongswan.conf" <<-EOF2
+		# epmon lab responder (generated by tests/lab/lab.sh)
+		charon {
+		    load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints sha1 sha2 hmac kdf aes gcm kernel-libipsec kernel-netlink socket-default vici eap-identity eap-mschapv2 attr
+		    # routes through ipsec0 into the main table (not 220 with a rule)
+		    routing_table = 254
+		    routing_table_prio = 0
+		    retransmit_tries = 3
+		    plugins {
+		        vici { socket = unix:///run/charon.vici }
+		        kernel-netlink { fwmark = !0x42 }
+		    }
+		    filelog {
+		        stderr { default = 1 time_format = %H:%M:%S }
+		    }
+		}
+	EOF2
+	pw=$(head -1 "$(state)/password" | tr -d '\n' | base64 -w0)
+	(umask 077; cat >"$d/swanctl.conf.tmp" <<-EOF2
+		connections {
+		    rw {
+		        version = 2
+		        local_addrs = $(ike_ip)
+		        encap = yes
+		        pools = pool
+		        send_certreq = no
+		        local {
+		            auth = pubkey
+		            certs = $d/server-cert.pem
+		            id = $(ike_ip)
+		        }
+		        remote {
+		            auth = eap-mschapv2
+		            eap_id = %any
+		        }
+		        children {
+		            net { local_ts = ${IKE_INT_IP%.1}.0/24 }
+		        }
+		    }
+		}
+		pools { pool { addrs = $IKE_POOL/24 } }
+		secrets {
+		    eap-monitor {
+		        id = $USER_NAME
+		        secret = 0s$pw
+		    }
+		    private-server { file = $d/server-key.pem }
+		}
+	EOF2
+	) || die "cannot write $d/swanctl.conf"
+	mv "$d/swanctl.conf.tmp" "$d/swanctl.conf"
+	# swanctl --load-all takes private keys from private/ beside swanctl.conf (PEM only:
+	# certtool writes a text dump before it)
+	mkdir -p "$d/private" && chmod 0700 "$d/private"
+	(umask 077; sed -n '/^-----BEGIN/,/^-----END/p' "$d/server-key.pem" >"$d/private/server-key.pem") ||
+		die "cannot write $d/private/server-key.pem"
+}
+
+# Prints the recorded pid of the responder's charon when alive, charon, in its namespace.
+ike_pid() {
+	local pid comm
+	pid=$(cat "$(ike_dir)/charon.pid" 2>/dev/null) || return 0
+	[[ $pid =~ ^[0-9]+$ ]] || return 0
+	comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 0
+	[ "$comm" = charon ] || return 0
+	alive "$pid" || return 0
+	[ "$(ip netns identify "$pid" 2>/dev/null)" = "$(ns_ike)" ] || return 0
+	echo "$pid"
+}
+
+ike_swanctl() { swanctl "$@" --uri "unix://$(ike_dir)/run/charon.vici"; }
+
+# Starts charon unless it runs, waits for its VICI socket (5 s), loads the configuration
+# and routes the pool into ipsec0. Idempotent.
+ike_start() {
+	local d i pid; d=$(ike_dir)
+	if [ -z "$(ike_pid)" ]; then
+		rm -f "$d/charon.pid" "$d/run/charon.pid" "$d/run/charon.vici"
+		# `ip netns exec`, unshare, sh and env exec: $! is charon itself
+		setsid ip netns exec "$(ns_ike)" unshare -m --propagation private \
+			sh -c 'mount --bind "$1" /run && exec env STRONGSWAN_CONF=/run/strongswan.conf "$2"' \
+			sh "$d/run" "$CHARON" </dev/null >>"$d/charon.log" 2>&1 &
+		echo $! >"$d/charon.pid"
+	fi
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$d/run/charon.vici" ] && ike_swanctl --stats >/dev/null 2>&1 && break
+		pid=$(cat "$d/charon.pid" 2>/dev/null)
+		alive "$pid" || die "charon exited; log: $d/charon.log
+$(tail -5 "$d/charon.log" 2>/dev/null)"
+		sleep 0.05
+	done
+	[ "$i" -lt 100 ] || die "charon's VICI socket not ready after 5 s; log: $d/charon.log"
+	ike_swanctl --load-all --noprompt --file "$d/swanctl.conf" >>"$d/swanctl.log" 2>&1 ||
+		die "swanctl --load-all failed: see $d/swanctl.log
+$(tail -5 "$d/swanctl.log")"
+	for ((i = 0; i < 100; i++)); do
+		ip -n "$(ns_ike)" link show ipsec0 >/dev/null 2>&1 && break
+		sleep 0.05
+	done
+	ip -n "$(ns_ike)" link set ipsec0 up 2>/dev/null || true
+	ip -n "$(ns_ike)" route replace "$IKE_POOL/24" dev ipsec0 ||
+		die "cannot route $IKE_POOL/24 into ipsec0 in $(ns_ike)"
+}
+
+ike_stop() { # SIGTERM the recorded charon, SIGKILL after 3 s
+	local pid i
+	pid=$(ike_pid)
+	rm -f "$(ike_dir)/charon.pid"
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 60; i++)); do
+		alive "$pid" || return 0
+		sleep 0.05
+	done
+	say "charon $pid ignored SIGTERM for 3 s, sending SIGKILL"
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
+ike_up() {
+	local d; d=$(ike_dir)
+	[ -x "$CHARON" ] && command -v swanctl >/dev/null 2>&1 ||
+		die "missing: $CHARON and swanctl (run: sudo make deps)"
+	mkdir -p "$d/run" && chmod 0700 "$d" "$d/run"
+	net_up_ike
+	ensure_ike_certs
+	write_ike_conf
+	ike_start
+}
+
+remove_ike() {
+	ike_stop
+	del_ns "$(ns_ikein)"
+	del_ns "$(ns_ike)"
+	if ns_exists "$(ns_router)"; then ip -n "$(ns_router)" link del "$(if_rtr_ike)" 2>/dev/null || true; fi
+	rm -rf "$(ike_dir)" "$(state)/ipsec"
+}
+
 # ---- commands ----
-cmd_up() { # N [--same-pool] [--openvpn] [--wireguard]
-	local n=${1:-} pool='' ovpn='' wgo='' opt k old s started=()
+cmd_up() { # N [--same-pool] [--openvpn] [--wireguard] [--ipsec]
+	local n=${1:-} pool='' ovpn='' wgo='' ike='' opt k old s started=()
 	[[ $n =~ ^[1-9][0-9]*$ ]] && [ "$n" -le "$MAX_GW" ] || die "up: N must be 1..$MAX_GW"
 	shift || true
 	for opt in "$@"; do
@@ -850,6 +1073,7 @@ cmd_up() { # N [--same-pool] [--openvpn] [--wireguard]
 		--same-pool) pool=$opt ;;
 		--openvpn) ovpn=$opt ;;
 		--wireguard) wgo=$opt ;;
+		--ipsec) ike=$opt ;;
 		*) die "up: unknown option '$opt'" ;;
 		esac
 	done
@@ -865,6 +1089,7 @@ cmd_up() { # N [--same-pool] [--openvpn] [--wireguard]
 	# So is the OpenVPN server: a plain `up` removes one an earlier `up --openvpn` made.
 	if [ -z "$ovpn" ] && { has_ovpn || [ -d "$(ovpn_dir)" ]; }; then remove_ovpn; fi
 	if [ -z "$wgo" ] && { has_wg || [ -d "$(wg_dir)" ]; }; then remove_wg; fi
+	if [ -z "$ike" ] && { has_ike || [ -d "$(ike_dir)" ]; }; then remove_ike; fi
 	CONF_CHANGED=()
 	ensure_secret_file "$s/password"
 	ensure_secret_file "$s/wrong-password"
@@ -891,13 +1116,17 @@ cmd_up() { # N [--same-pool] [--openvpn] [--wireguard]
 		: >"$s/wireguard"
 		wg_up
 	fi
+	if [ -n "$ike" ]; then
+		: >"$s/ipsec"
+		ike_up
+	fi
 	for ((k = 1; k <= n; k++)); do
 		ocserv_spawn "$k"
 		started+=("$k")
 	done
 	ocserv_wait "${started[@]}"
 	[ -z "$ovpn" ] || ovpn_wait
-	say "up: prefix $PREFIX, $n gateway(s)$(same_pool && echo ", same pool $SAME_POOL_NET/24")$(has_ovpn && echo ", openvpn server $(ovpn_ip)")$(has_wg && echo ", wireguard peer $(wg_ip)"), state $s"
+	say "up: prefix $PREFIX, $n gateway(s)$(same_pool && echo ", same pool $SAME_POOL_NET/24")$(has_ovpn && echo ", openvpn server $(ovpn_ip)")$(has_wg && echo ", wireguard peer $(wg_ip)")$(has_ike && echo ", ipsec responder $(ike_ip)"), state $s"
 }
 
 remove_gw() { # K
@@ -930,6 +1159,7 @@ cmd_down() {
 	for k in "${ks[@]}"; do responder_stop "$k"; done
 	ovpn_stop
 	wg_stop
+	ike_stop
 	[ ${#ks[@]} -eq 0 ] || ocserv_stop "${ks[@]}"
 	# Every namespace with our prefix and a lab role, whether or not `count` was written.
 	for name in $(ip netns list 2>/dev/null | awk '{print $1}'); do
@@ -938,6 +1168,7 @@ cmd_down() {
 		"$PREFIX"-gw[0-9]* | "$PREFIX"-in[0-9]*) del_ns "$name" ;;
 		"$PREFIX-ovpn" | "$PREFIX-ovin") del_ns "$name" ;;
 		"$PREFIX-wg" | "$PREFIX-wgin") del_ns "$name" ;;
+		"$PREFIX-ike" | "$PREFIX-ikein") del_ns "$name" ;;
 		esac
 	done
 	rm -rf "$(netns_etc)"
@@ -983,6 +1214,17 @@ cmd_status() {
 			"$(ns_exists "$(ns_wg)" && echo ok || echo MISSING)" "$WG_IN_IP" \
 			"$(ns_exists "$(ns_wgin)" && echo ok || echo MISSING)" "${pid:-STOPPED}"
 		if [ -n "$pid" ] && inns "$(ns_wg)" ss -Huln "sport = :$WG_PORT" 2>/dev/null | grep -q .; then
+			echo " listening"
+		else
+			echo; ok=1
+		fi
+	fi
+	if has_ike; then
+		pid=$(ike_pid)
+		printf 'ipsec %s udp 500/4500 ns=%s intranet=%s(%s) charon=%s' "$(ike_ip)" \
+			"$(ns_exists "$(ns_ike)" && echo ok || echo MISSING)" "$IKE_IN_IP" \
+			"$(ns_exists "$(ns_ikein)" && echo ok || echo MISSING)" "${pid:-STOPPED}"
+		if [ -n "$pid" ] && inns "$(ns_ike)" ss -Huln "sport = :500" 2>/dev/null | grep -q .; then
 			echo " listening"
 		else
 			echo; ok=1
@@ -1044,6 +1286,19 @@ cmd_env() {
 		kv LAB_WG_PID "$(wg_pid)"
 		kv LAB_WG_LOG "$w/wireguard-go.log"
 	fi
+	kv LAB_IKE "$(has_ike && echo 1 || echo 0)"
+	if has_ike; then
+		kv LAB_IKE_NS "$(ns_ike)"
+		kv LAB_IKE_IP "$(ike_ip)"
+		kv LAB_IKE_CA "$(ike_dir)/ca.pem"
+		kv LAB_IKE_REMOTE_ID "$(ike_ip)"
+		kv LAB_IKE_INTRANET_NS "$(ns_ikein)"
+		kv LAB_IKE_INTRANET_IP "$IKE_IN_IP"
+		kv LAB_IKE_POOL "$IKE_POOL/24"
+		kv LAB_IKE_PID "$(ike_pid)"
+		kv LAB_IKE_LOG "$(ike_dir)/charon.log"
+		kv LAB_IKE_VICI "unix://$(ike_dir)/run/charon.vici"
+	fi
 	has_ovpn || return 0
 	local d; d=$(ovpn_dir)
 	kv LAB_OVPN_NS "$(ns_ovpn)"
@@ -1064,7 +1319,7 @@ cmd_env() {
 }
 
 main() {
-	local args=() cmd SAME_POOL_OPT='' OVPN_OPT='' WG_OPT=''
+	local args=() cmd SAME_POOL_OPT='' OVPN_OPT='' WG_OPT='' IKE_OPT=''
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--prefix) [ $# -ge 2 ] || usage; PREFIX=$2; shift 2 ;;
@@ -1072,6 +1327,7 @@ main() {
 		--same-pool) SAME_POOL_OPT=--same-pool; shift ;;
 		--openvpn) OVPN_OPT=--openvpn; shift ;;
 		--wireguard) WG_OPT=--wireguard; shift ;;
+		--ipsec) IKE_OPT=--ipsec; shift ;;
 		-h | --help) usage ;;
 		*) args+=("$1"); shift ;;
 		esac
@@ -1080,7 +1336,7 @@ main() {
 	cmd=${args[0]}
 	check_prefix
 	case $cmd in
-	up) need_tools; cmd_up "${args[1]:-}" "$SAME_POOL_OPT" "$OVPN_OPT" "$WG_OPT" ;;
+	up) need_tools; cmd_up "${args[1]:-}" "$SAME_POOL_OPT" "$OVPN_OPT" "$WG_OPT" "$IKE_OPT" ;;
 	down) [ "$(id -u)" -eq 0 ] || die "must run as root"; cmd_down ;;
 	status) cmd_status ;;
 	env) cmd_env ;;
@@ -1116,6 +1372,8 @@ main() {
 		if [ "$cmd" = ovpn-pause ]; then ovpn_signal STOP; else ovpn_signal CONT; fi ;;
 	wg-stop) has_wg || die "no wireguard peer in lab '$PREFIX' (up N --wireguard)"; wg_stop ;;
 	wg-start) has_wg || die "no wireguard peer in lab '$PREFIX' (up N --wireguard)"; wg_start ;;
+	ike-stop) has_ike || die "no ipsec responder in lab '$PREFIX' (up N --ipsec)"; ike_stop ;;
+	ike-start) has_ike || die "no ipsec responder in lab '$PREFIX' (up N --ipsec)"; ike_start ;;
 	*) usage ;;
 	esac
 }

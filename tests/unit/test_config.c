@@ -445,7 +445,7 @@ static void unknown_client(void **state)
 {
 	expect_error("frequency: 300\n" SITE "    internal_ip: ::1\n    vpn: {client: sonicwall}\n",
 		     "t.yml:6:19: ", "site 'paris': unknown VPN client 'sonicwall' "
-		     "(known: startct, openconnect, openvpn, wireguard, custom)");
+		     "(known: startct, openconnect, openvpn, wireguard, ipsec, custom)");
 }
 
 static void missing_client_binary(void **state)
@@ -933,6 +933,146 @@ static void wireguard_errors(void **state)
 	unlink(not_key);
 }
 
+
+/* client ipsec: the inline remote-access form and swanctl_file, each check
+ * with its FILE:LINE:COL. */
+#define IKE_HEAD "frequency: 300\n" SITE "    internal_ip: 10.50.0.10\n" \
+	"    vpn:\n      client: ipsec\n      command: /bin/true\n"
+
+static void ipsec_keys(void **state)
+{
+	char pw[64], ca[64], sw[64], *text;
+	struct config_diag d;
+	struct config *cfg;
+
+	make_file(pw, "secret\n", 0600);
+	make_file(ca, "-----BEGIN CERTIFICATE-----\n", 0644);
+	make_file(sw, "connections { }\n", 0600);
+	assert_true(asprintf(&text, IKE_HEAD "      gateway: 198.18.102.2\n"
+			     "      username: monitor\n      password_file: %s\n"
+			     "      ca_file: %s\n", pw, ca) > 0);
+	cfg = expect_ok(text, &d);
+	const struct vpn_settings *v = &cfg->sites[0].vpn;
+	assert_int_equal(v->client, VPN_IPSEC);
+	assert_string_equal(vpn_client_name(v->client), "ipsec");
+	assert_string_equal(vpn_default_command(VPN_IPSEC), "/usr/lib/ipsec/charon");
+	assert_string_equal(v->gateway, "198.18.102.2");
+	assert_null(v->remote_id);      /* the gateway, at run time */
+	assert_null(v->swanctl_file);
+	assert_int_equal(d.nwarnings, 0);
+	config_free(cfg);
+	config_diag_free(&d);
+	free(text);
+
+	assert_true(asprintf(&text, IKE_HEAD "      gateway: \"2001:db8::2\"\n"
+			     "      username: monitor\n      password_env: EPMON_NO_SUCH_VAR\n"
+			     "      ca_file: %s\n      remote_id: vpn.example.com\n", ca) > 0);
+	cfg = expect_ok(text, &d);
+	assert_string_equal(cfg->sites[0].vpn.remote_id, "vpn.example.com");
+	config_free(cfg);
+	config_diag_free(&d);
+	free(text);
+
+	assert_true(asprintf(&text, IKE_HEAD "      swanctl_file: %s\n"
+			     "      connection: office\n      child: net-1\n", sw) > 0);
+	cfg = expect_ok(text, &d);
+	v = &cfg->sites[0].vpn;
+	assert_string_equal(v->swanctl_file, sw);
+	assert_string_equal(v->connection, "office");
+	assert_string_equal(v->child, "net-1");
+	assert_int_equal(d.nwarnings, 0);
+	config_free(cfg);
+	config_diag_free(&d);
+	free(text);
+
+	/* ipsec keys on another client: warned about, ignored */
+	cfg = expect_ok("frequency: 300\n" SITE "    internal_ip: 10.50.0.10\n"
+			"    vpn: {client: custom, command: /bin/true, connection: x}\n", &d);
+	assert_int_equal(d.nwarnings, 1);
+	assert_non_null(strstr(d.warnings[0], "connection is only used with client ipsec"));
+	config_free(cfg);
+	config_diag_free(&d);
+	unlink(pw);
+	unlink(ca);
+	unlink(sw);
+}
+
+static void ipsec_errors(void **state)
+{
+	char pw[64], ca[64], sw[64], open_sw[64], *text;
+	struct config_diag d;
+	struct config *cfg;
+
+	make_file(pw, "secret\n", 0600);
+	make_file(ca, "-----BEGIN CERTIFICATE-----\n", 0644);
+	make_file(sw, "connections { }\n", 0600);
+	make_file(open_sw, "connections { }\n", 0644);
+
+	/* inline: gateway, username, ca_file and a password, one error each */
+	cfg = parse(IKE_HEAD, &d);
+	assert_null(cfg);
+	assert_int_equal(d.nerrors, 4);
+	for (size_t i = 0; i < d.nerrors; i++)
+		assert_true(has_prefix(d.errors[i], "t.yml:7:7: missing required key '"));
+	assert_non_null(strstr(d.errors[0], "(client ipsec needs it, or swanctl_file "
+			       "and connection)"));
+	assert_non_null(strstr(d.errors[3], "'password_file' or 'password_env'"));
+	config_diag_free(&d);
+
+	assert_true(asprintf(&text, IKE_HEAD "      gateway: vpn.example.com\n"
+			     "      username: monitor\n      password_file: %s\n"
+			     "      ca_file: %s\n", pw, ca) > 0);
+	expect_error(text, "t.yml:9:16: ", "site 'paris': gateway 'vpn.example.com' is "
+		     "not a numeric IP address (client ipsec)");
+	free(text);
+
+	assert_true(asprintf(&text, IKE_HEAD "      gateway: 198.18.102.2\n"
+			     "      username: \"mon itor\"\n      password_file: %s\n"
+			     "      ca_file: %s\n", pw, ca) > 0);
+	expect_error(text, "t.yml:10:17: ", "username 'mon itor' must be one word");
+	free(text);
+
+	assert_true(asprintf(&text, IKE_HEAD "      gateway: 198.18.102.2\n"
+			     "      username: monitor\n      password_file: %s\n"
+			     "      ca_file: /nonexistent/ca.pem\n", pw) > 0);
+	expect_error(text, "t.yml:12:16: ", "ca_file /nonexistent/ca.pem: No such file");
+	free(text);
+
+	assert_true(asprintf(&text, IKE_HEAD "      gateway: 198.18.102.2\n"
+			     "      username: monitor\n      password_file: %s\n"
+			     "      ca_file: %s\n      connection: x\n", pw, ca) > 0);
+	expect_error(text, "t.yml:13:19: ", "connection is only used with swanctl_file");
+	free(text);
+
+	/* swanctl_file: its connection, names, mode, no inline keys */
+	assert_true(asprintf(&text, IKE_HEAD "      swanctl_file: %s\n", sw) > 0);
+	expect_error(text, "t.yml:7:7: ", "missing required key 'connection'");
+	free(text);
+
+	assert_true(asprintf(&text, IKE_HEAD "      swanctl_file: %s\n"
+			     "      connection: \"of fice\"\n", sw) > 0);
+	expect_error(text, "t.yml:10:19: ", "connection 'of fice' is not a swanctl name");
+	free(text);
+
+	assert_true(asprintf(&text, IKE_HEAD "      swanctl_file: %s\n"
+			     "      connection: office\n", open_sw) > 0);
+	char want[200];
+	snprintf(want, sizeof(want), "swanctl_file %s is mode 0644; it holds secrets: "
+		 "chmod 600 it", open_sw);
+	expect_error(text, "t.yml:9:21: ", want);
+	free(text);
+
+	assert_true(asprintf(&text, IKE_HEAD "      swanctl_file: %s\n"
+			     "      connection: office\n      password_file: %s\n", sw, pw) > 0);
+	expect_error(text, "t.yml:11:22: ", "password_file is not used with swanctl_file");
+	free(text);
+
+	unlink(pw);
+	unlink(ca);
+	unlink(sw);
+	unlink(open_sw);
+}
+
 static void small_helpers(void **state)
 {
 	struct ping_settings p = { .count = 5, .interval_s = 0.2, .timeout_s = 2 };
@@ -1083,6 +1223,8 @@ int main(void)
 		cmocka_unit_test(unknown_client),
 		cmocka_unit_test(wireguard_keys),
 		cmocka_unit_test(wireguard_errors),
+		cmocka_unit_test(ipsec_keys),
+		cmocka_unit_test(ipsec_errors),
 		cmocka_unit_test(missing_client_binary),
 		cmocka_unit_test(syntax_error),
 		cmocka_unit_test(several_errors_together),

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "vpn/ipsec.h"
 #include "vpn/proc.h"
 #include "vpn/profiles.h"
 #include "vpn/resolv.h"
@@ -387,6 +388,36 @@ static void proc_run_reports_exit_status(void **state)
 	assert_non_null(strstr(err, "not found"));
 }
 
+/* charon's failure lines (strongSwan 5.9.8, seen against the lab's
+ * responder) get the words of issue 10, with the line minus its thread tag. */
+static void ipsec_failures_have_words(void **state)
+{
+	static const struct { const char *tail, *words, *line; } cases[] = {
+		{ "12[NET] sending packet\n14[IKE] EAP-MS-CHAPv2 failed with error "
+		  "ERROR_AUTHENTICATION_FAILURE: '(null)'\n14[ENC] generating\n",
+		  "bad credentials",
+		  "EAP-MS-CHAPv2 failed with error ERROR_AUTHENTICATION_FAILURE: '(null)'" },
+		{ "09[IKE] received AUTHENTICATION_FAILED notify error\r\n",
+		  "bad credentials", "received AUTHENTICATION_FAILED notify error" },
+		{ "09[CFG] no trusted ECDSA public key found for '198.18.102.2'\n",
+		  "certificate not trusted", "no trusted ECDSA public key found for '198.18.102.2'" },
+		{ "09[IKE] received NO_PROPOSAL_CHOSEN notify error\n",
+		  "proposal mismatch", "received NO_PROPOSAL_CHOSEN notify error" },
+		{ "05[IKE] giving up after 5 retransmits\n", "gateway unreachable",
+		  "giving up after 5 retransmits" },
+	};
+	char line[200];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *w = ipsec_failure_words(cases[i].tail, line, sizeof(line));
+		assert_non_null(w);
+		assert_string_equal(w, cases[i].words);
+		assert_string_equal(line, cases[i].line);
+	}
+	assert_null(ipsec_failure_words("00[DMN] Starting IKE charon daemon\n", line,
+					sizeof(line)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +426,7 @@ int main(void)
 		cmocka_unit_test(overrides_replace_profile_fields),
 		cmocka_unit_test(openvpn_auth_file_is_private_and_removed),
 		cmocka_unit_test(openvpn_failures_have_words),
+		cmocka_unit_test(ipsec_failures_have_words),
 		cmocka_unit_test(missing_client_is_an_error),
 		cmocka_unit_test(resolv_restore_puts_back_the_good_copy),
 		cmocka_unit_test(resolv_missing_file_reads_as_absent),
