@@ -89,6 +89,21 @@ wait_http() {
 	return 1
 }
 
+# wait_cycles N SECONDS [CURL_ARGS...]: wait until /metrics on $HTTP_PORT counts N cycles
+# (epmon_cycles_total): the monitor is updated when a cycle ends, after its rows are
+# written (a row alone says its site ended, not the cycle). 1 after SECONDS.
+wait_cycles() {
+	local n=$1 t=$2 got
+	shift 2
+	for _ in $(seq $((t * 10))); do
+		got=$(ip netns exec "$P" curl -s --max-time 2 "$@" "http://127.0.0.1:$HTTP_PORT/metrics" \
+			2>/dev/null | awk '$1 == "epmon_cycles_total" { print $2 }')
+		[ -n "$got" ] && [ "$got" -ge "$n" ] 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # http_code URL [CURL_ARGS...]: the status code of a GET (000 when no answer).
 http_code() {
 	local url=$1

@@ -42,7 +42,7 @@ http_config "$CFG" 2 "{listen: \"127.0.0.1:$HTTP_PORT\"}" "$SITES_UP_DOWN
     internal_ip: $ALIVE_IP2
     vpn: {client: custom, command: $TMP/fakevpn, connected: 'Configured as', login_timeout: 1, teardown_timeout: 1}"
 epmon_start run "$CFG"
-wait_csv_rows "$TMP/results" gamma 2 12 || fail "no 2 cycles in 12 s: $(csv_count "$TMP/results") rows"
+wait_cycles 2 12 || fail "no 2 cycles in 12 s: $(csv_count "$TMP/results") rows"
 URL=http://127.0.0.1:$HTTP_PORT/metrics
 
 # ---- 1. the exposition ----

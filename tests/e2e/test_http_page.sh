@@ -57,6 +57,7 @@ CFG=$TMP/config.yml
 http_config "$CFG" 1 "{listen: \"127.0.0.1:$HTTP_PORT\"}" "$SITES_UP_DOWN"
 epmon_start page "$CFG"
 wait_csv_rows "$TMP/results" beta $((rows / 2 + 2)) 8 || fail "no 2 live cycles in 8 s"
+wait_cycles 2 8 || fail "the monitor has no 2 cycles in 8 s"
 grep -q "http: $rows result(s) of the last 7 days loaded" "$TMP/page.err" ||
 	fail "the history was not loaded: $(grep 'http:' "$TMP/page.err")"
 URL=http://127.0.0.1:$HTTP_PORT/

@@ -26,7 +26,7 @@ BASE=http://127.0.0.1:$HTTP_PORT
 # ---- 1. /status ----
 http_config "$CFG" 1 "{listen: \"127.0.0.1:$HTTP_PORT\"}" "$SITES_UP_DOWN"
 epmon_start status "$CFG"
-wait_csv_rows "$TMP/results" beta 2 8 || fail "no 2 cycles in 8 s"
+wait_cycles 2 8 || fail "no 2 cycles in 8 s"
 pcurl -D "$TMP/status.h" -o "$TMP/status.json" "$BASE/status" || fail "GET /status failed"
 assert_eq "application/json; charset=utf-8" \
 	"$(grep -i '^content-type:' "$TMP/status.h" | cut -d' ' -f2- | tr -d '\r')" "/status content type"
