@@ -16,6 +16,15 @@ double ping_settings_budget(const struct ping_settings *p)
 	return (p->count - 1) * p->interval_s + p->timeout_s;
 }
 
+double site_worst_case_s(const struct site *s)
+{
+	double t = 2 * ping_settings_budget(&s->ping) + 5;
+
+	if (s->vpn.client != VPN_NONE)
+		t += s->vpn.login_timeout_s + s->vpn.teardown_timeout_s;
+	return t;
+}
+
 const char *vpn_client_name(enum vpn_client c)
 {
 	switch (c) {

@@ -13,6 +13,11 @@ struct ping_settings {
 /* Seconds a ping step takes at most: (count - 1) * interval + timeout. */
 double ping_settings_budget(const struct ping_settings *p);
 
+struct site;
+/* Seconds a whole site test may take at most: two pings, login and teardown
+ * at their timeouts, plus 5 s for the rest (stale scan, namespace). */
+double site_worst_case_s(const struct site *s);
+
 enum vpn_client {
 	VPN_NONE = 0,       /* no vpn: section: only the two pings run */
 	VPN_STARTCT,        /* SonicWall / Aventail Connect Tunnel CLI */

@@ -1,9 +1,11 @@
 #include "cycle.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "results.h"
@@ -33,8 +35,10 @@ struct cycle_work {
 	const struct site **sites;      /* the selected sites, config order */
 	struct site_result *results;    /* same index as sites */
 	int *done;                      /* 1: tested; 0: aborted or not started */
-	size_t n, next;
+	double *since;                  /* when a running test began; 0: not running */
+	size_t n, next, workers;        /* workers: threads not yet finished */
 	pthread_mutex_t lock;
+	pthread_cond_t finished;        /* signalled as each worker thread ends */
 };
 
 static void record(struct cycle_work *w, size_t i)
@@ -62,13 +66,16 @@ static void *worker(void *arg)
 
 		pthread_mutex_lock(&w->lock);
 		i = w->next++;
-		if (i < w->n && w->env->before_site)
-			w->env->before_site(w->env->before_site_arg);
+		if (i < w->n && w->env->heartbeat)
+			w->env->heartbeat(w->env->heartbeat_arg);
+		if (i < w->n)
+			w->since[i] = monotonic_s();
 		pthread_mutex_unlock(&w->lock);
 		if (i >= w->n || (w->env->stop && *w->env->stop))
 			break;
 		rc = site_test(w->sites[i], w->env, &w->results[i]);
 		pthread_mutex_lock(&w->lock);
+		w->since[i] = 0;
 		if (rc < 0)
 			log_warn(w->sites[i]->name, "site test aborted by signal; no row written");
 		else
@@ -78,6 +85,58 @@ static void *worker(void *arg)
 			break;
 	}
 	return NULL;
+}
+
+static void *worker_thread(void *arg)
+{
+	struct cycle_work *w = arg;
+
+	worker(w);
+	pthread_mutex_lock(&w->lock);
+	w->workers--;
+	pthread_cond_signal(&w->finished);
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* 1 when a running site test has outlived its worst case (called locked). */
+static int stuck(const struct cycle_work *w, double now)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (w->since[i] > 0 && now - w->since[i] > site_worst_case_s(w->sites[i]))
+			return 1;
+	return 0;
+}
+
+/* Waits until every worker thread has ended, calling the heartbeat every
+ * heartbeat_every_s while no site test is stuck. */
+static void wait_workers(struct cycle_work *w)
+{
+	const struct site_env *env = w->env;
+	double every = env->heartbeat ? env->heartbeat_every_s : 0;
+	double next = monotonic_s() + every;
+
+	pthread_mutex_lock(&w->lock);
+	while (w->workers > 0) {
+		struct timespec ts;
+		double now;
+
+		if (every <= 0) {
+			pthread_cond_wait(&w->finished, &w->lock);
+			continue;
+		}
+		/* monotonic_s() reads CLOCK_MONOTONIC, the condition's clock */
+		ts.tv_sec = (time_t)next;
+		ts.tv_nsec = (long)((next - (double)ts.tv_sec) * 1e9);
+		pthread_cond_timedwait(&w->finished, &w->lock, &ts);
+		now = monotonic_s();
+		if (now >= next) {
+			if (!stuck(w, now))
+				env->heartbeat(env->heartbeat_arg);
+			next = now + every;
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
 }
 
 /* Starts up to `concurrency` workers (signals blocked in them: the caller's
@@ -100,8 +159,16 @@ static void run_workers(struct cycle_work *w, int concurrency)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (; started < nthreads; started++) {
-		int e = pthread_create(&threads[started], &attr, worker, w);
+		int e;
+
+		pthread_mutex_lock(&w->lock);
+		w->workers++;
+		pthread_mutex_unlock(&w->lock);
+		e = pthread_create(&threads[started], &attr, worker_thread, w);
 		if (e != 0) {
+			pthread_mutex_lock(&w->lock);
+			w->workers--;
+			pthread_mutex_unlock(&w->lock);
 			log_warn(NULL, "cannot start site worker %zu of %zu: %s; going on with %zu",
 				 started + 1, nthreads, strerror(e), started);
 			break;
@@ -111,6 +178,7 @@ static void run_workers(struct cycle_work *w, int concurrency)
 	pthread_attr_destroy(&attr);
 	if (started == 0)
 		worker(w);
+	wait_workers(w);
 	for (size_t i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
 	free(threads);
@@ -129,7 +197,8 @@ void cycle_run(const struct config *cfg, const char *const *only, size_t nonly,
 	w.sites = calloc(n, sizeof(*w.sites));
 	w.results = calloc(n, sizeof(*w.results));
 	w.done = calloc(n, sizeof(*w.done));
-	if (!rep->results || !w.sites || !w.results || !w.done) {
+	w.since = calloc(n, sizeof(*w.since));
+	if (!rep->results || !w.sites || !w.results || !w.done || !w.since) {
 		log_error(NULL, "out of memory for %zu site results", cfg->nsites);
 		rep->aborted = 1;
 		goto out;
@@ -138,11 +207,20 @@ void cycle_run(const struct config *cfg, const char *const *only, size_t nonly,
 		if (selected(&cfg->sites[i], only, nonly))
 			w.sites[w.n++] = &cfg->sites[i];
 	pthread_mutex_init(&w.lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&w.finished, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	if (env->isolation)
 		isolation_probe_snapshot(env->isolation);
 	run_workers(&w, cfg->concurrency > 0 ? cfg->concurrency : 1);
 	if (env->isolation)
 		isolation_probe_check(env->isolation);
+	pthread_cond_destroy(&w.finished);
 	pthread_mutex_destroy(&w.lock);
 	/* the report keeps config order, whatever order the sites ended in */
 	for (size_t i = 0; i < w.n; i++) {
@@ -158,6 +236,7 @@ out:
 	free(w.sites);
 	free(w.results);
 	free(w.done);
+	free(w.since);
 	rep->duration_s = monotonic_s() - start;
 }
 

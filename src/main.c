@@ -119,7 +119,7 @@ static void sleep_until(double until, const sigset_t *unblocked)
 	ppoll(NULL, 0, &ts, unblocked);
 }
 
-/* env.before_site: a cycle may outlast systemd's WatchdogSec, a site test
+/* env.heartbeat: a cycle may outlast systemd's WatchdogSec, a site test
  * should not (see check_watchdog). */
 static void watchdog_ping(void *sd)
 {
@@ -143,9 +143,7 @@ static void check_watchdog(const struct config *cfg, const struct sdnotify *sd)
 
 	for (size_t i = 0; wd > 0 && i < cfg->nsites; i++) {
 		const struct site *s = &cfg->sites[i];
-		double longest = 2 * ping_settings_budget(&s->ping) + 5;
-		if (s->vpn.client != VPN_NONE)
-			longest += s->vpn.login_timeout_s + s->vpn.teardown_timeout_s;
+		double longest = site_worst_case_s(s);
 		if (longest > wd)
 			log_warn(s->name, "a site test may take %.0f s, longer than systemd's "
 				 "watchdog (%.0f s): raise WatchdogSec= in the unit", longest, wd);
@@ -332,8 +330,9 @@ static int cmd_run(const char *path)
 	sigprocmask(SIG_BLOCK, &block, &unblocked);
 	/* before any thread starts: it unsets NOTIFY_SOCKET for the VPN clients */
 	sd = sdnotify_new();
-	env.before_site = watchdog_ping;
-	env.before_site_arg = sd;
+	env.heartbeat = watchdog_ping;
+	env.heartbeat_arg = sd;
+	env.heartbeat_every_s = sdnotify_watchdog_s(sd) * 0.3;
 	check_watchdog(cfg, sd);
 
 	{
@@ -390,10 +389,15 @@ static int cmd_run(const char *path)
 		cycle_run(cfg, NULL, 0, csv, &env, &rep);
 		sigprocmask(SIG_BLOCK, &block, NULL);
 		cycles++;
-		log_info(NULL, "cycle %lu: %zu site(s), %zu failed, %.3f s", cycles,
-			 rep.nresults, rep.nfailed, rep.duration_s);
-		sdnotify_status(sd, "last cycle: %zu sites, %zu failed, %.1f s",
-				rep.nresults, rep.nfailed, rep.duration_s);
+		if (rep.aborted) {
+			log_info(NULL, "cycle %lu stopped by signal after %.3f s: %zu site(s) done, "
+				 "%zu failed", cycles, rep.duration_s, rep.nresults, rep.nfailed);
+		} else {
+			log_info(NULL, "cycle %lu: %zu site(s), %zu failed, %.3f s", cycles,
+				 rep.nresults, rep.nfailed, rep.duration_s);
+			sdnotify_status(sd, "last cycle: %zu sites, %zu failed, %.1f s",
+					rep.nresults, rep.nfailed, rep.duration_s);
+		}
 		/* Rows are written: alert mails go to the spool, sent in background. */
 		if (alerts)
 			notifier_after_cycle(alerts, cfg, &rep);

@@ -55,10 +55,14 @@ struct site_env {
 	volatile const int *stop;   /* set by SIGTERM/SIGINT: abort cleanly */
 	const char *state_dir;      /* the last known good resolv.conf lives here */
 	const char *resolv_conf;    /* normally /etc/resolv.conf */
-	/* Called before each site test of a cycle (NULL: nothing): the daemon
-	 * pings systemd's watchdog there, as a whole cycle may outlast it. */
-	void (*before_site)(void *arg);
-	void *before_site_arg;
+	/* Called during a cycle (NULL: never) before each site test and, while
+	 * site tests run, every heartbeat_every_s (0: only before each) as long
+	 * as none has outlived site_worst_case_s(): the daemon pings systemd's
+	 * watchdog there, as a whole cycle may outlast it but a stuck site test
+	 * must not hide behind the pings. */
+	void (*heartbeat)(void *arg);
+	void *heartbeat_arg;
+	double heartbeat_every_s;
 };
 
 /* Runs the four steps of one site and fills `out`. Never leaves a client

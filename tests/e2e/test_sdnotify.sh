@@ -2,8 +2,9 @@
 # systemd notifications of `epmon run` (Type=notify, WatchdogSec=), with a small Python
 # datagram listener standing in for systemd as NOTIFY_SOCKET:
 #   1. a socket path, WATCHDOG_USEC=1000000: READY=1 after start-up, STATUS= after each
-#      cycle ("last cycle: N sites, M failed, X s"), WATCHDOG=1 at least every 0.5 s from
-#      READY to the end (through sleeps and cycles), RELOADING=1 then READY=1 on SIGHUP,
+#      cycle ("last cycle: N sites, M failed, X s"), WATCHDOG=1 from READY to the end
+#      (through sleeps and concurrent site tests) never more than the 1 s watchdog apart,
+#      with at least one ping per 0.5 s on average, RELOADING=1 then READY=1 on SIGHUP,
 #      STOPPING=1 on SIGTERM, exit 0;
 #   2. an abstract socket ("@name"): the same READY=1 and WATCHDOG=1;
 #   3. WATCHDOG_PID of another process: no WATCHDOG=1 at all.
@@ -21,10 +22,11 @@ netns_create "$P"
 e2e_tmpdir TMP
 mkdir -p "$TMP/results" "$TMP/state"
 cat >"$TMP/config.yml" <<EOF
-frequency: 2
+frequency: 3
 results: {directory: $TMP/results}
 state_directory: $TMP/state
-ping: {count: 2, interval: 0.2, timeout: 0.5}
+# a cycle of about 1.8 s (two pings of 0.9 s, the sites at once): longer than the watchdog
+ping: {count: 4, interval: 0.3, timeout: 0.5}
 sites:
   - {name: lo-a, external_ip: 127.0.0.1, internal_ip: 127.0.0.1}
   - {name: lo-b, external_ip: 127.0.0.1}
@@ -98,15 +100,16 @@ status = [m for m in msgs if m.startswith("STATUS=last cycle: ")]
 assert len(status) >= 3, status
 assert status[0].startswith("STATUS=last cycle: 2 sites, 0 failed, "), status[0]
 assert status[0].endswith(" s"), status[0]
-# watchdog: from READY=1 to STOPPING=1, never more than 0.5 s without WATCHDOG=1
+# watchdog: from READY=1 to STOPPING=1, never as long as WATCHDOG_USEC without WATCHDOG=1
+# (epmon aims at 0.45 s asleep and 0.3 s during a cycle; a busy machine adds its delays)
 times = [float(ts) for ts, m in lines[ready[0]:stop + 1] if m == "WATCHDOG=1"]
 edges = [float(lines[ready[0]][0])] + times + [float(lines[stop][0])]
 gaps = [b - a for a, b in zip(edges, edges[1:])]
 print("watchdog: %d pings over %.2f s, largest gap %.3f s" % (len(times), edges[-1] - edges[0], max(gaps)))
-assert len(times) >= 8, times
-assert max(gaps) <= 0.5, "a gap of %.3f s between watchdog pings" % max(gaps)
+assert len(times) >= (edges[-1] - edges[0]) / 0.5, times
+assert max(gaps) < 1.0, "a gap of %.3f s between watchdog pings" % max(gaps)
 EOF
-e2e_log "ok: path socket: READY, STATUS, WATCHDOG every <= 0.5 s, RELOADING/READY, STOPPING"
+e2e_log "ok: path socket: READY, STATUS, WATCHDOG never 1 s apart, RELOADING/READY, STOPPING"
 
 # ---- 2. an abstract socket ----
 listen "@$E2E_PREFIX-notify" "$TMP/n2"
