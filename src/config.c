@@ -16,6 +16,15 @@ double ping_settings_budget(const struct ping_settings *p)
 	return (p->count - 1) * p->interval_s + p->timeout_s;
 }
 
+const char *vpn_client_implementation(enum vpn_client c)
+{
+	switch (c) {
+	case VPN_WIREGUARD: return "wireguard-go";
+	case VPN_IPSEC: return "charon kernel-libipsec";
+	default: return vpn_client_name(c);
+	}
+}
+
 double site_worst_case_s(const struct site *s)
 {
 	double t = 2 * ping_settings_budget(&s->ping) + 5;

@@ -29,6 +29,11 @@ enum vpn_client {
 };
 
 const char *vpn_client_name(enum vpn_client c);
+
+/* What runs for a client kind, as /status reports it ("wireguard-go":
+ * userspace WireGuard, as the kernel path is not built; "charon
+ * kernel-libipsec": strongSwan with userspace ESP). */
+const char *vpn_client_implementation(enum vpn_client c);
 /* The client binary run by default: "startct", "openconnect", "openvpn",
  * "wireguard-go", "/usr/lib/ipsec/charon";
  * NULL for custom (vpn.command is required) and none. */

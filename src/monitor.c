@@ -24,6 +24,8 @@ struct monitor {
 static void site_config(struct monitor_site *s, const struct site *cfg)
 {
 	s->has_vpn = cfg->vpn.client != VPN_NONE;
+	s->vpn_client = s->has_vpn ? vpn_client_name(cfg->vpn.client) : NULL;
+	s->vpn_implementation = s->has_vpn ? vpn_client_implementation(cfg->vpn.client) : NULL;
 	s->has_internal = cfg->internal_ip != NULL;
 }
 

@@ -39,6 +39,8 @@ struct monitor_hour {
 struct monitor_site {
 	char name[64];
 	int has_vpn, has_internal;  /* which steps the site has (config) */
+	const char *vpn_client;     /* static strings; NULL without vpn */
+	const char *vpn_implementation;
 	int has_last;               /* a result is known (live or from the CSV) */
 	int last_from_csv;          /* last came from the CSV: only avg RTT and loss */
 	struct site_result last;

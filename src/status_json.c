@@ -138,6 +138,15 @@ static void site(FILE *out, const struct monitor_site *s, time_t now)
 	fprintf(out, ",\"logins_since_start\":%lu,\"stale_clients_killed_total\":%lu,"
 		"\"resolv_conf_repairs_total\":%lu", s->login_count, s->stale_killed,
 		s->resolv_repaired);
+	if (s->has_vpn) {
+		fputs(",\"vpn\":{\"client\":", out);
+		status_json_string(out, s->vpn_client);
+		fputs(",\"implementation\":", out);
+		status_json_string(out, s->vpn_implementation);
+		fputc('}', out);
+	} else {
+		fputs(",\"vpn\":null", out);
+	}
 	last_result(out, s);
 	fputc('}', out);
 }

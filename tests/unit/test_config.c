@@ -1080,6 +1080,9 @@ static void small_helpers(void **state)
 	assert_true(ping_settings_budget(&p) > 2.79 && ping_settings_budget(&p) < 2.81);
 	assert_string_equal(vpn_client_name(VPN_OPENCONNECT), "openconnect");
 	assert_string_equal(vpn_client_name(VPN_NONE), "none");
+	assert_string_equal(vpn_client_implementation(VPN_WIREGUARD), "wireguard-go");
+	assert_string_equal(vpn_client_implementation(VPN_IPSEC), "charon kernel-libipsec");
+	assert_string_equal(vpn_client_implementation(VPN_OPENVPN), "openvpn");
 	assert_string_equal(vpn_default_command(VPN_STARTCT), "startct");
 	assert_string_equal(vpn_default_command(VPN_OPENVPN), "openvpn");
 	assert_null(vpn_default_command(VPN_CUSTOM));

@@ -120,6 +120,9 @@ static void new_has_sites_and_steps(void **state)
 	assert_true(c->sites[0].has_internal);
 	assert_string_equal(c->sites[1].name, "lyon");
 	assert_true(c->sites[1].has_vpn);
+	assert_null(c->sites[0].vpn_client);
+	assert_string_equal(c->sites[1].vpn_client, "custom");
+	assert_string_equal(c->sites[1].vpn_implementation, "custom");
 	assert_false(c->sites[0].has_last);
 	assert_true(isnan(monitor_availability(&c->sites[0], T0, MONITOR_DAY_S)));
 	free(c);
