@@ -86,7 +86,9 @@ static void base64(const char *in, char *out, size_t outlen)
 	out[o] = 0;
 }
 
-/* The inline remote-access connection. remote_ts 0.0.0.0/0: the gateway
+/* The inline remote-access connection. `auth = eap`: the gateway picks the
+ * EAP method (EAP-MSCHAPv2 or EAP-MD5, both loaded), after it has proven its
+ * certificate. remote_ts 0.0.0.0/0: the gateway
  * narrows it to what it offers (as every road-warrior client does); the
  * route check then proves internal_ip is among it. The secret is base64
  * ("0s" prefix), so no character of the password needs quoting. */
@@ -105,7 +107,7 @@ static int write_inline(const char *dir, const struct site *site, const char *pa
 		"        vips = %s\n"
 		"        encap = yes\n"
 		"        local {\n"
-		"            auth = eap-mschapv2\n"
+		"            auth = eap\n"
 		"            eap_id = %s\n"
 		"        }\n"
 		"        remote {\n"
