@@ -2,17 +2,13 @@
 #include "smtp.h"
 
 #include <ctype.h>
-/* libcurl is called through pointers from dlopen: no type-checking macros */
-#define CURL_DISABLE_TYPECHECK
-#include <curl/curl.h>
-#include <dlfcn.h>
-#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "curl_lib.h"
 #include "mail.h"
 
 #define PASSWORD_MAX 1024
@@ -29,85 +25,14 @@ const char *smtp_status_name(enum smtp_status s)
 	return "unknown";
 }
 
-/* libcurl and the TLS stack it pulls in are ~8 MB resident: they are loaded
- * on the first mail, not at start, so a probe that never has to alert stays
- * small. A loaded library is process-wide by nature; pthread_once guards
- * the one table of its entry points. */
-static struct {
-	void *lib;
-	char error[256];
-	CURLcode (*global_init)(long);
-	void (*global_cleanup)(void);
-	CURL *(*easy_init)(void);
-	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-	CURLcode (*easy_perform)(CURL *);
-	void (*easy_cleanup)(CURL *);
-	const char *(*easy_strerror)(CURLcode);
-	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-	void (*slist_free_all)(struct curl_slist *);
-} curl;
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-#define CURL_LIBRARY "libcurl.so.4"
-
-static void curl_load(void)
-{
-	void *lib = dlopen(CURL_LIBRARY, RTLD_NOW | RTLD_LOCAL);
-	void *f[9];
-	static const char *const names[9] = {
-		"curl_global_init", "curl_global_cleanup", "curl_easy_init",
-		"curl_easy_setopt", "curl_easy_perform", "curl_easy_cleanup",
-		"curl_easy_strerror", "curl_slist_append", "curl_slist_free_all",
-	};
-
-	if (!lib) {
-		snprintf(curl.error, sizeof(curl.error), "cannot load %s: %s "
-			 "(install libcurl4)", CURL_LIBRARY, dlerror());
-		return;
-	}
-	for (size_t i = 0; i < 9; i++) {
-		f[i] = dlsym(lib, names[i]);
-		if (!f[i]) {
-			snprintf(curl.error, sizeof(curl.error), "%s has no %s",
-				 CURL_LIBRARY, names[i]);
-			dlclose(lib);
-			return;
-		}
-	}
-	/* POSIX: function pointers travel through void * from dlsym */
-	memcpy(&curl.global_init, &f[0], sizeof(f[0]));
-	memcpy(&curl.global_cleanup, &f[1], sizeof(f[1]));
-	memcpy(&curl.easy_init, &f[2], sizeof(f[2]));
-	memcpy(&curl.easy_setopt, &f[3], sizeof(f[3]));
-	memcpy(&curl.easy_perform, &f[4], sizeof(f[4]));
-	memcpy(&curl.easy_cleanup, &f[5], sizeof(f[5]));
-	memcpy(&curl.easy_strerror, &f[6], sizeof(f[6]));
-	memcpy(&curl.slist_append, &f[7], sizeof(f[7]));
-	memcpy(&curl.slist_free_all, &f[8], sizeof(f[8]));
-	if (curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(curl.error, sizeof(curl.error), "curl_global_init failed");
-		dlclose(lib);
-		return;
-	}
-	curl.lib = lib;
-}
-
-/* Loads libcurl once; NULL when it is there, else why not. */
-static const char *curl_ready(void)
-{
-	pthread_once(&curl_once, curl_load);
-	return curl.lib ? NULL : curl.error;
-}
-
 int smtp_global_init(void)
 {
-	return 0;   /* deferred to the first mail: see curl_load */
+	return 0;   /* deferred to the first mail: see curl_lib.h */
 }
 
 void smtp_global_cleanup(void)
 {
-	if (curl.lib)
-		curl.global_cleanup();
+	curl_lib_cleanup();
 }
 
 void smtp_settings_free(struct smtp_settings *s)
@@ -343,7 +268,7 @@ static enum smtp_status classify(CURLcode rc, const struct conv *cv)
 	return SMTP_TEMPORARY;
 }
 
-static struct curl_slist *recipients(const struct smtp_settings *s)
+static struct curl_slist *recipients(const struct curl_lib *cl, const struct smtp_settings *s)
 {
 	struct curl_slist *list = NULL, *more;
 
@@ -351,9 +276,9 @@ static struct curl_slist *recipients(const struct smtp_settings *s)
 		char addr[512], angle[520];
 		mail_address(s->recipients[i], addr, sizeof(addr));
 		snprintf(angle, sizeof(angle), "<%s>", addr);
-		more = curl.slist_append(list, angle);
+		more = cl->slist_append(list, angle);
 		if (!more) {
-			curl.slist_free_all(list);
+			cl->slist_free_all(list);
 			return NULL;
 		}
 		list = more;
@@ -361,38 +286,38 @@ static struct curl_slist *recipients(const struct smtp_settings *s)
 	return list;
 }
 
-static void set_options(CURL *h, const struct smtp_settings *s, const char *url,
+static void set_options(const struct curl_lib *cl, CURL *h, const struct smtp_settings *s, const char *url,
 			const char *from, struct curl_slist *rcpt, struct conv *cv,
 			char *errbuf)
 {
-	curl.easy_setopt(h, CURLOPT_URL, url);
-	curl.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	curl.easy_setopt(h, CURLOPT_MAIL_FROM, from);
-	curl.easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
-	curl.easy_setopt(h, CURLOPT_UPLOAD, 1L);
-	curl.easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-	curl.easy_setopt(h, CURLOPT_READDATA, cv);
-	curl.easy_setopt(h, CURLOPT_USE_SSL, s->security == SMTP_SECURITY_NONE ?
+	cl->easy_setopt(h, CURLOPT_URL, url);
+	cl->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	cl->easy_setopt(h, CURLOPT_MAIL_FROM, from);
+	cl->easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
+	cl->easy_setopt(h, CURLOPT_UPLOAD, 1L);
+	cl->easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+	cl->easy_setopt(h, CURLOPT_READDATA, cv);
+	cl->easy_setopt(h, CURLOPT_USE_SSL, s->security == SMTP_SECURITY_NONE ?
 			 (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
 	if (s->ca_file)
-		curl.easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
-	curl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(s->connect_timeout_s * 1000));
-	curl.easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(s->timeout_s * 1000));
-	curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl.easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	curl.easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl.easy_setopt(h, CURLOPT_XFERINFODATA, cv);
-	curl.easy_setopt(h, CURLOPT_VERBOSE, 1L);
-	curl.easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
-	curl.easy_setopt(h, CURLOPT_DEBUGDATA, cv);
-	curl.easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+		cl->easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
+	cl->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(s->connect_timeout_s * 1000));
+	cl->easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(s->timeout_s * 1000));
+	cl->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	cl->easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	cl->easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	cl->easy_setopt(h, CURLOPT_XFERINFODATA, cv);
+	cl->easy_setopt(h, CURLOPT_VERBOSE, 1L);
+	cl->easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
+	cl->easy_setopt(h, CURLOPT_DEBUGDATA, cv);
+	cl->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 }
 
-static void describe(const struct smtp_settings *s, CURLcode rc,
+static void describe(const struct curl_lib *cl, const struct smtp_settings *s, CURLcode rc,
 		     const char *errbuf, const struct conv *cv,
 		     struct smtp_outcome *out)
 {
-	const char *why = errbuf[0] ? errbuf : curl.easy_strerror(rc);
+	const char *why = errbuf[0] ? errbuf : cl->easy_strerror(rc);
 
 	if (out->status == SMTP_AUTH_FAILED)
 		snprintf(out->error, sizeof(out->error), "SMTP authentication as "
@@ -425,10 +350,13 @@ enum smtp_status smtp_send(const struct smtp_settings *s, const char *ehlo,
 	CURL *h = NULL;
 	CURLcode rc;
 
+	const struct curl_lib *cl;
+	const char *why = NULL;
+
 	memset(out, 0, sizeof(*out));
 	out->status = SMTP_TEMPORARY;
-	if (curl_ready()) {
-		snprintf(out->error, sizeof(out->error), "%s", curl_ready());
+	if (!(cl = curl_lib(&why))) {
+		snprintf(out->error, sizeof(out->error), "%s", why);
 		return out->status;
 	}
 	if (!s->smtp_server || !s->sender || !s->nrecipients) {
@@ -442,28 +370,28 @@ enum smtp_status smtp_send(const struct smtp_settings *s, const char *ehlo,
 	make_url(s, ehlo, url, sizeof(url));
 	mail_address(s->sender, addr, sizeof(addr));
 	snprintf(from, sizeof(from), "<%s>", addr);
-	rcpt = recipients(s);
-	h = curl.easy_init();
+	rcpt = recipients(cl, s);
+	h = cl->easy_init();
 	if (!rcpt || !h) {
 		snprintf(out->error, sizeof(out->error), "out of memory");
 		goto done;
 	}
-	set_options(h, s, url, from, rcpt, &cv, errbuf);
+	set_options(cl, h, s, url, from, rcpt, &cv, errbuf);
 	if (s->username) {
-		curl.easy_setopt(h, CURLOPT_USERNAME, s->username);
-		curl.easy_setopt(h, CURLOPT_PASSWORD, password);
+		cl->easy_setopt(h, CURLOPT_USERNAME, s->username);
+		cl->easy_setopt(h, CURLOPT_PASSWORD, password);
 	}
-	rc = curl.easy_perform(h);
+	rc = cl->easy_perform(h);
 	out->status = classify(rc, &cv);
 	out->code = cv.err_code && out->status != SMTP_SENT ? cv.err_code : cv.code;
 	snprintf(out->reply, sizeof(out->reply), "%s",
 		 cv.err_code && out->status != SMTP_SENT ? cv.err_reply : cv.reply);
 	if (out->status != SMTP_SENT)
-		describe(s, rc, errbuf, &cv, out);
+		describe(cl, s, rc, errbuf, &cv, out);
 done:
 	if (h)
-		curl.easy_cleanup(h);
-	curl.slist_free_all(rcpt);
+		cl->easy_cleanup(h);
+	cl->slist_free_all(rcpt);
 	explicit_bzero(password, sizeof(password));
 	return out->status;
 }
