@@ -31,6 +31,30 @@ struct notifier {
 	int save_failed;            /* the last state save failed */
 };
 
+/* The mail sender's arguments from cfg (a shallow copy: the sender copies). */
+static void mail_channel(const struct notifier *n, const struct config *cfg,
+			 struct smtp_channel *ch, struct sender_timing *t, char *dir,
+			 size_t dirlen)
+{
+	ch->smtp = cfg->logging;
+	snprintf(ch->hostname, sizeof(ch->hostname), "%s", n->hostname);
+	t->retry_min_s = cfg->logging.retry_min_s;
+	t->retry_max_s = cfg->logging.retry_max_s;
+	t->max_age_s = cfg->logging.spool_max_age_s;
+	snprintf(dir, dirlen, "%s", spool_dir(n->spool));
+}
+
+static struct sender *mail_sender_start(const struct notifier *n,
+					const struct config *cfg)
+{
+	struct smtp_channel ch;
+	struct sender_timing t;
+	char dir[4096];
+
+	mail_channel(n, cfg, &ch, &t, dir, sizeof(dir));
+	return sender_start(&smtp_sender_ops, &ch, &t, dir, "eml");
+}
+
 static const char *kind_file_name(enum alert_kind k)
 {
 	return k == ALERT_DOWN ? "down" : k == ALERT_UP ? "up" : "reminder";
@@ -62,7 +86,7 @@ struct notifier *notifier_new(const struct config *cfg)
 	else
 		n->curl_ready = 1;
 	if (n->curl_ready && cfg->logging.smtp_server)
-		n->sender = sender_start(&cfg->logging, cfg->state_dir, n->hostname);
+		n->sender = mail_sender_start(n, cfg);
 	return n;
 }
 
@@ -178,10 +202,20 @@ void notifier_reload(struct notifier *n, const struct config *cfg)
 		spool_free(n->spool);
 		n->spool = sp;
 	}
-	if (n->sender)
-		sender_configure(n->sender, &cfg->logging, cfg->state_dir);
-	else if (n->curl_ready && cfg->logging.smtp_server)
-		n->sender = sender_start(&cfg->logging, cfg->state_dir, n->hostname);
+	if (n->sender && cfg->logging.smtp_server) {
+		struct smtp_channel ch;
+		struct sender_timing t;
+		char dir[4096];
+
+		mail_channel(n, cfg, &ch, &t, dir, sizeof(dir));
+		sender_configure(n->sender, &ch, &t, dir);
+	} else if (n->curl_ready && cfg->logging.smtp_server) {
+		n->sender = mail_sender_start(n, cfg);
+	} else if (n->sender) {
+		/* logging: is gone; the spool stays for when it comes back */
+		if (sender_stop(n->sender, NOTIFY_STOP_WAIT_S) == 0)
+			n->sender = NULL;
+	}
 }
 
 void notifier_free(struct notifier *n)

@@ -12,7 +12,6 @@
 
 #include "log.h"
 #include "schedule.h"
-#include "smtp.h"
 #include "spool.h"
 
 #define IDLE_WAKE_S 300 /* look at the spool now and then even when idle */
@@ -22,13 +21,15 @@ struct sender {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;            /* on CLOCK_MONOTONIC */
 	atomic_int stop;
+	const struct sender_ops *ops;
+	char ext[8];
 	/* guarded by lock */
-	int work;                       /* woken: new mail may be spooled */
-	int changed;                    /* smtp / state_dir replaced */
-	struct smtp_settings smtp;
-	char *state_dir;
+	int work;                       /* woken: new messages may be spooled */
+	int changed;                    /* settings / timing / dir replaced */
+	void *settings;
+	struct sender_timing timing;
+	char *dir;
 	/* the thread's own */
-	char hostname[256];
 	int failures;                   /* failed attempts in a row */
 	double retry_at;                /* monotonic; 0: no backoff */
 	char last_error[768];
@@ -44,28 +45,29 @@ static void add_seconds(struct timespec *ts, double s)
 	}
 }
 
-/* Tell which message a log line is about: NAME is CREATED-SITE-KIND.eml. */
-static void describe_entry(const char *name, char *buf, size_t len)
+/* Tell which message a log line is about: NAME is CREATED-SITE-KIND.EXT. */
+static void describe_entry(const struct sender *s, const char *name, char *buf,
+			   size_t len)
 {
 	const char *site = strchr(name, '-');
 	const char *kind = strrchr(name, '-');
 
 	if (site && kind && kind > site)
-		snprintf(buf, len, "%.*s mail of site %.*s (%s)",
-			 (int)(strlen(kind + 1) - 4), kind + 1,
-			 (int)(kind - site - 1), site + 1, name);
+		snprintf(buf, len, "%.*s %s of site %.*s (%s)",
+			 (int)(strlen(kind + 1) - strlen(s->ext)), kind + 1,
+			 s->ops->noun, (int)(kind - site - 1), site + 1, name);
 	else
 		snprintf(buf, len, "%s", name);
 }
 
 /* One message that did not go: back off from the server. */
-static void failed(struct sender *s, const struct smtp_settings *smtp,
-		   const struct smtp_outcome *res, const char *what, long waiting)
+static void failed(struct sender *s, const struct sender_timing *t,
+		   const struct delivery_outcome *res, const char *what, long waiting)
 {
 	double wait;
 
 	s->failures++;
-	wait = spool_backoff_s(s->failures, smtp->retry_min_s, smtp->retry_max_s);
+	wait = spool_backoff_s(s->failures, t->retry_min_s, t->retry_max_s);
 	s->retry_at = monotonic_s() + wait;
 	snprintf(s->last_error, sizeof(s->last_error), "%s", res->error);
 	log_error(NULL, "cannot send the %s: %s; %ld message(s) kept in the "
@@ -73,16 +75,16 @@ static void failed(struct sender *s, const struct smtp_settings *smtp,
 }
 
 /* One pass over the spool, oldest first. */
-static void deliver(struct sender *s, const struct smtp_settings *smtp,
-		    const struct spool *sp)
+static void deliver(struct sender *s, const void *settings,
+		    const struct sender_timing *t, const struct spool *sp)
 {
 	struct spool_entry *list;
 	long n;
 	char what[SPOOL_NAME_MAX + 64], why[1024];
 
-	spool_expire(sp, time(NULL), smtp->spool_max_age_s, s->last_error);
+	spool_expire(sp, time(NULL), t->max_age_s, s->last_error);
 	/* While backing off from the server only the age check runs. */
-	if (!smtp->smtp_server || (s->retry_at && monotonic_s() < s->retry_at))
+	if (s->retry_at && monotonic_s() < s->retry_at)
 		return;
 	n = spool_list(sp, &list);
 	if (n < 0) {
@@ -92,7 +94,7 @@ static void deliver(struct sender *s, const struct smtp_settings *smtp,
 	}
 	for (long i = 0; i < n && !atomic_load(&s->stop); i++) {
 		const char *name = list[i].name;
-		struct smtp_outcome res;
+		struct delivery_outcome res;
 		char *msg;
 		size_t len;
 
@@ -102,23 +104,23 @@ static void deliver(struct sender *s, const struct smtp_settings *smtp,
 					  name, strerror(errno));
 			continue;
 		}
-		describe_entry(name, what, sizeof(what));
-		smtp_send(smtp, s->hostname, msg, len, &s->stop, NULL, &res);
+		describe_entry(s, name, what, sizeof(what));
+		s->ops->send(settings, msg, len, &s->stop, &res);
 		free(msg);
-		if (res.status == SMTP_SENT) {
+		if (res.status == DELIVERED) {
 			spool_remove(sp, name);
 			log_info(NULL, "sent the %s: %s", what, res.reply);
 			s->failures = 0;
 			s->retry_at = 0;
 			s->last_error[0] = '\0';
-		} else if (res.status == SMTP_REJECTED) {
-			snprintf(why, sizeof(why), "refused by the server: %s", res.error);
+		} else if (res.status == DELIVERY_REFUSED) {
+			snprintf(why, sizeof(why), "%s", res.error);
 			if (spool_bury(sp, name, why) == 0)
 				log_error(NULL, "the %s was %s; moved to %s/dead", what,
 					  why, spool_dir(sp));
-		} else if (res.status != SMTP_ABORTED) {
+		} else if (res.status != DELIVERY_ABORTED) {
 			/* The server, not this message, is the problem: stop here. */
-			failed(s, smtp, &res, what, n - i);
+			failed(s, t, &res, what, n - i);
 			break;
 		}
 	}
@@ -128,7 +130,8 @@ static void deliver(struct sender *s, const struct smtp_settings *smtp,
 static void *run(void *arg)
 {
 	struct sender *s = arg;
-	struct smtp_settings smtp = { 0 };
+	struct sender_timing timing = { 0 };
+	void *settings = NULL;
 	struct spool *sp = NULL;
 
 	pthread_mutex_lock(&s->lock);
@@ -149,11 +152,13 @@ static void *run(void *arg)
 			break;
 		s->work = 0;
 		if (s->changed) {
-			smtp_settings_free(&smtp);
+			if (settings)
+				s->ops->release(settings);
 			spool_free(sp);
 			sp = NULL;
-			if (smtp_settings_copy(&smtp, &s->smtp) == 0)
-				sp = spool_new(s->state_dir);
+			timing = s->timing;
+			if ((settings = s->ops->copy(s->settings)))
+				sp = spool_new_at(s->dir, s->ext + 1);
 			s->changed = !sp; /* out of memory: try again next round */
 			/* New settings (a fixed password?) deserve a try at once. */
 			s->failures = 0;
@@ -161,11 +166,12 @@ static void *run(void *arg)
 		}
 		pthread_mutex_unlock(&s->lock);
 		if (sp)
-			deliver(s, &smtp, sp);
+			deliver(s, settings, &timing, sp);
 		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
-	smtp_settings_free(&smtp);
+	if (settings)
+		s->ops->release(settings);
 	spool_free(sp);
 	return NULL;
 }
@@ -174,13 +180,15 @@ static void destroy(struct sender *s)
 {
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
-	smtp_settings_free(&s->smtp);
-	free(s->state_dir);
+	if (s->settings)
+		s->ops->release(s->settings);
+	free(s->dir);
 	free(s);
 }
 
-struct sender *sender_start(const struct smtp_settings *smtp,
-			    const char *state_dir, const char *hostname)
+struct sender *sender_start(const struct sender_ops *ops, const void *settings,
+			    const struct sender_timing *timing, const char *dir,
+			    const char *ext)
 {
 	struct sender *s = calloc(1, sizeof(*s));
 	pthread_condattr_t attr;
@@ -195,12 +203,14 @@ struct sender *sender_start(const struct smtp_settings *smtp,
 	pthread_cond_init(&s->cond, &attr);
 	pthread_condattr_destroy(&attr);
 	atomic_init(&s->stop, 0);
+	s->ops = ops;
 	s->work = 1;
 	s->changed = 1;
-	snprintf(s->hostname, sizeof(s->hostname), "%s", hostname);
-	s->state_dir = strdup(state_dir);
-	if (!s->state_dir || smtp_settings_copy(&s->smtp, smtp) < 0) {
-		log_error(NULL, "out of memory starting the mail sender");
+	s->timing = *timing;
+	snprintf(s->ext, sizeof(s->ext), ".%s", ext);
+	s->dir = strdup(dir);
+	if (!s->dir || !(s->settings = ops->copy(settings))) {
+		log_error(NULL, "out of memory starting the %s sender", ops->noun);
 		destroy(s);
 		return NULL;
 	}
@@ -210,29 +220,34 @@ struct sender *sender_start(const struct smtp_settings *smtp,
 	err = pthread_create(&s->thread, NULL, run, s);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
-		log_error(NULL, "cannot start the mail sender thread: %s", strerror(err));
+		log_error(NULL, "cannot start the %s sender thread: %s", ops->noun,
+			  strerror(err));
 		destroy(s);
 		return NULL;
 	}
 	return s;
 }
 
-void sender_configure(struct sender *s, const struct smtp_settings *smtp,
-		      const char *state_dir)
+void sender_configure(struct sender *s, const void *settings,
+		      const struct sender_timing *timing, const char *dir)
 {
-	struct smtp_settings copy;
-	char *dir = strdup(state_dir);
+	void *copy = s->ops->copy(settings);
+	char *d = strdup(dir);
 
-	if (!dir || smtp_settings_copy(&copy, smtp) < 0) {
-		free(dir);
-		log_error(NULL, "out of memory: the mail sender keeps its settings");
+	if (!d || !copy) {
+		free(d);
+		if (copy)
+			s->ops->release(copy);
+		log_error(NULL, "out of memory: the %s sender keeps its settings",
+			  s->ops->noun);
 		return;
 	}
 	pthread_mutex_lock(&s->lock);
-	smtp_settings_free(&s->smtp);
-	s->smtp = copy;
-	free(s->state_dir);
-	s->state_dir = dir;
+	s->ops->release(s->settings);
+	s->settings = copy;
+	s->timing = *timing;
+	free(s->dir);
+	s->dir = d;
 	s->changed = 1;
 	s->work = 1;
 	pthread_cond_signal(&s->cond);
@@ -262,9 +277,9 @@ int sender_stop(struct sender *s, double wait_s)
 	add_seconds(&until, wait_s);
 	err = pthread_timedjoin_np(s->thread, NULL, &until);
 	if (err) {
-		log_warn(NULL, "the mail sender did not stop within %g s (%s); "
-			 "leaving it, its message stays in the spool", wait_s,
-			 strerror(err));
+		log_warn(NULL, "the %s sender did not stop within %g s (%s); "
+			 "leaving it, its message stays in the spool", s->ops->noun,
+			 wait_s, strerror(err));
 		return -1;
 	}
 	destroy(s);

@@ -395,3 +395,51 @@ done:
 	explicit_bzero(password, sizeof(password));
 	return out->status;
 }
+
+static void *channel_copy(const void *settings)
+{
+	const struct smtp_channel *from = settings;
+	struct smtp_channel *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	if (smtp_settings_copy(&c->smtp, &from->smtp) < 0) {
+		free(c);
+		return NULL;
+	}
+	memcpy(c->hostname, from->hostname, sizeof(c->hostname));
+	return c;
+}
+
+static void channel_release(void *settings)
+{
+	struct smtp_channel *c = settings;
+
+	smtp_settings_free(&c->smtp);
+	free(c);
+}
+
+static void channel_send(const void *settings, const char *msg, size_t len,
+			 const atomic_int *stop, struct delivery_outcome *out)
+{
+	const struct smtp_channel *c = settings;
+	struct smtp_outcome res;
+
+	smtp_send(&c->smtp, c->hostname, msg, len, stop, NULL, &res);
+	out->status = res.status == SMTP_SENT ? DELIVERED
+		: res.status == SMTP_REJECTED ? DELIVERY_REFUSED
+		: res.status == SMTP_ABORTED ? DELIVERY_ABORTED : DELIVERY_RETRY;
+	snprintf(out->reply, sizeof(out->reply), "%s", res.reply);
+	if (res.status == SMTP_REJECTED)
+		snprintf(out->error, sizeof(out->error), "refused by the server: %.700s",
+			 res.error);
+	else
+		snprintf(out->error, sizeof(out->error), "%s", res.error);
+}
+
+const struct sender_ops smtp_sender_ops = {
+	.noun = "mail",
+	.copy = channel_copy,
+	.release = channel_release,
+	.send = channel_send,
+};

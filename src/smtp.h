@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "config.h"
+#include "sender.h"
 
 enum smtp_status {
 	SMTP_SENT = 0,      /* the server accepted the message (250) */
@@ -44,5 +45,13 @@ void smtp_settings_free(struct smtp_settings *s);
 enum smtp_status smtp_send(const struct smtp_settings *s, const char *ehlo,
 			   const char *msg, size_t len, const atomic_int *stop,
 			   FILE *transcript, struct smtp_outcome *out);
+
+/* The SMTP channel of a sender thread (sender.h): settings are a
+ * struct smtp_channel; its EHLO name is its host name. */
+struct smtp_channel {
+	struct smtp_settings smtp;
+	char hostname[256];
+};
+extern const struct sender_ops smtp_sender_ops;
 
 #endif

@@ -17,27 +17,41 @@
 #define PATH_MAX_LEN 4096
 
 struct spool {
-	char dir[PATH_MAX_LEN];     /* STATE_DIR/spool */
-	char dead[PATH_MAX_LEN];    /* STATE_DIR/spool/dead */
+	char dir[PATH_MAX_LEN];     /* e.g. STATE_DIR/spool */
+	char dead[PATH_MAX_LEN];    /* DIR/dead */
+	char ext[8];                /* ".eml", ".json" */
 	unsigned counter;           /* tells apart names made in one microsecond */
 };
 
-struct spool *spool_new(const char *state_dir)
+struct spool *spool_new_at(const char *dir, const char *ext)
 {
 	struct spool *sp = calloc(1, sizeof(*sp));
 
 	if (!sp)
 		return NULL;
-	if (snprintf(sp->dir, sizeof(sp->dir), "%s/spool", state_dir) >=
+	if (snprintf(sp->dir, sizeof(sp->dir), "%s", dir) >=
 	    (int)sizeof(sp->dir) - SPOOL_NAME_MAX - 8 ||
-	    snprintf(sp->dead, sizeof(sp->dead), "%s/spool/dead", state_dir) >=
-	    (int)sizeof(sp->dead) - SPOOL_NAME_MAX - 8) {
-		log_error(NULL, "state directory name too long (%zu bytes): %.64s...",
-			  strlen(state_dir), state_dir);
+	    snprintf(sp->dead, sizeof(sp->dead), "%s/dead", dir) >=
+	    (int)sizeof(sp->dead) - SPOOL_NAME_MAX - 8 ||
+	    snprintf(sp->ext, sizeof(sp->ext), ".%s", ext) >= (int)sizeof(sp->ext)) {
+		log_error(NULL, "spool directory name too long (%zu bytes): %.64s...",
+			  strlen(dir), dir);
 		free(sp);
 		return NULL;
 	}
 	return sp;
+}
+
+struct spool *spool_new(const char *state_dir)
+{
+	char dir[PATH_MAX_LEN];
+
+	if (snprintf(dir, sizeof(dir), "%s/spool", state_dir) >= (int)sizeof(dir)) {
+		log_error(NULL, "state directory name too long (%zu bytes): %.64s...",
+			  strlen(state_dir), state_dir);
+		return NULL;
+	}
+	return spool_new_at(dir, "eml");
 }
 
 void spool_free(struct spool *sp)
@@ -120,8 +134,9 @@ int spool_add(struct spool *sp, const char *site, const char *kind,
 	gettimeofday(&tv, NULL);
 	safe_part(s, sizeof(s), site);
 	safe_part(k, sizeof(k), kind);
-	snprintf(file, sizeof(file), "%010lld.%06ld.%d.%u-%s-%s.eml",
-		 (long long)now, (long)tv.tv_usec, (int)getpid(), sp->counter++, s, k);
+	snprintf(file, sizeof(file), "%010lld.%06ld.%d.%u-%s-%s%s",
+		 (long long)now, (long)tv.tv_usec, (int)getpid(), sp->counter++, s, k,
+		 sp->ext);
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", file);
 	path_in(path, sp->dir, file);
 	path_in(tpath, sp->dir, tmp);
@@ -142,12 +157,12 @@ int spool_add(struct spool *sp, const char *site, const char *kind,
 	return 0;
 }
 
-static int is_message(const struct dirent *d)
+static int is_message(const struct spool *sp, const struct dirent *d)
 {
-	size_t n = strlen(d->d_name);
+	size_t n = strlen(d->d_name), e = strlen(sp->ext);
 
-	return d->d_name[0] != '.' && n > 4 && n < SPOOL_NAME_MAX &&
-	       !strcmp(d->d_name + n - 4, ".eml") &&
+	return d->d_name[0] != '.' && n > e && n < SPOOL_NAME_MAX &&
+	       !strcmp(d->d_name + n - e, sp->ext) &&
 	       (d->d_type == DT_REG || d->d_type == DT_UNKNOWN);
 }
 
@@ -168,7 +183,7 @@ long spool_list(const struct spool *sp, struct spool_entry **out)
 	if (!d)
 		return errno == ENOENT ? 0 : -1;
 	while ((e = readdir(d))) {
-		if (!is_message(e))
+		if (!is_message(sp, e))
 			continue;
 		if (n == cap) {
 			size_t bigger = cap ? cap * 2 : 16;

@@ -22,8 +22,10 @@ struct spool_entry {
 struct spool;
 
 /* Paths only: the directories are created by spool_add (mode 0700). NULL
- * when out of memory or the path is too long. */
+ * when out of memory or the path is too long. spool_new: the mail spool
+ * STATE_DIR/spool of .eml files; spool_new_at: DIR of .EXT files. */
 struct spool *spool_new(const char *state_dir);
+struct spool *spool_new_at(const char *dir, const char *ext);
 void spool_free(struct spool *sp);
 const char *spool_dir(const struct spool *sp);
 
