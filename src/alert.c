@@ -131,10 +131,16 @@ static int step(struct alert_site *s, const struct alert_settings *a,
 	push_sample(s, r);
 	if (r->ok) {
 		if (s->status == ALERT_ALERTED) {
+			if (s->successes++ == 0)
+				s->recover_since = r->started.tv_sec;
+			if (s->successes < a->success_threshold)
+				return 0;   /* still down until the streak is long enough */
 			s->status = ALERT_RECOVERED;
+			s->resolved_at = now;
+			s->resolved_started_at = s->alerted_at;
 			if (a->notify_recovery) {
 				add_event(ev, ALERT_UP, now, s);
-				ev->outage_s = difftime(r->started.tv_sec, s->failing_since);
+				ev->outage_s = difftime(s->recover_since, s->failing_since);
 				due = 1;
 			}
 		} else {
@@ -145,9 +151,13 @@ static int step(struct alert_site *s, const struct alert_settings *a,
 		s->alerted_at = 0;
 		s->last_mail_at = 0;
 		s->reminders = 0;
+		s->successes = 0;
+		s->recover_since = 0;
 		s->down_id[0] = '\0';
 		return due;
 	}
+	s->successes = 0;
+	s->recover_since = 0;
 	if (s->failures++ == 0 || !s->failing_since)
 		s->failing_since = r->started.tv_sec;
 	if (s->status != ALERT_ALERTED) {

@@ -1,5 +1,6 @@
 /* Per-site alert state: OK -> FAILING (n consecutive failures) -> ALERTED
- * (one DOWN mail, optional reminders) -> RECOVERED (one UP mail) -> OK.
+ * (one DOWN mail, optional reminders) -> RECOVERED (one UP mail, after
+ * success_threshold good cycles in a row) -> OK.
  * Fed with each cycle's results; says which mails are due. Persisted in
  * STATE_DIR/alert-state so a restart neither resends nor forgets. */
 #ifndef EPMON_ALERT_H
@@ -41,6 +42,10 @@ struct alert_site {
 	time_t alerted_at;          /* when DOWN was decided; 0: not alerted */
 	time_t last_mail_at;        /* last DOWN or reminder */
 	int reminders;              /* reminders since DOWN */
+	int successes;              /* ALERTED: good cycles in a row (success_threshold) */
+	time_t recover_since;       /* the first of those good tests; 0: none */
+	time_t resolved_at;         /* the last outage's end (RECOVERED); 0: none */
+	time_t resolved_started_at; /* ... and its alerted_at */
 	char down_id[192];          /* Message-ID of the DOWN mail, threads the others */
 	struct alert_sample history[ALERT_HISTORY]; /* oldest first */
 	size_t nhistory;

@@ -1,6 +1,8 @@
 /* The alert state on disk: DIR/alert-state, one line per record:
  *   site NAME STATUS FAILURES FAILING_SINCE ALERTED_AT LAST_MAIL_AT REMINDERS DOWN_ID
  *   sample NAME AT OK STEP EXTERNAL_MS LOGIN_MS INTERNAL_MS DETAIL
+ *   recovery NAME SUCCESSES RECOVER_SINCE RESOLVED_AT RESOLVED_STARTED_AT
+ * (recovery came later: a file without it reads as no streak, no past outage)
  * Text fields are %XX-escaped (space, %, control bytes) and "-" when empty:
  * a human can read it, and a partial or foreign line is easy to reject. */
 #include "alert.h"
@@ -61,6 +63,10 @@ static void put_site(FILE *f, const struct alert_site *s)
 		(long long)s->last_mail_at, s->reminders);
 	put_text(f, s->down_id);
 	fputc('\n', f);
+	if (s->successes || s->resolved_at)
+		fprintf(f, "recovery %s %d %lld %lld %lld\n", s->name, s->successes,
+			(long long)s->recover_since, (long long)s->resolved_at,
+			(long long)s->resolved_started_at);
 	for (size_t i = 0; i < s->nhistory; i++) {
 		const struct alert_sample *x = &s->history[i];
 		fprintf(f, "sample %s %lld %d %s %.3f %.3f %.3f ", s->name,
@@ -179,6 +185,19 @@ static int load_site(struct alert_state *st, char **f)
 	return 0;
 }
 
+static int load_recovery(struct alert_state *st, char **f)
+{
+	struct alert_site *s = alert_state_add(st, f[1]);
+
+	if (!s)
+		return -1;
+	s->successes = atoi(f[2]);
+	s->recover_since = (time_t)strtoll(f[3], NULL, 10);
+	s->resolved_at = (time_t)strtoll(f[4], NULL, 10);
+	s->resolved_started_at = (time_t)strtoll(f[5], NULL, 10);
+	return 0;
+}
+
 static int load_sample(struct alert_state *st, char **f)
 {
 	struct alert_sample x = { 0 };
@@ -230,6 +249,8 @@ struct alert_state *alert_state_load(const char *dir)
 			bad = load_site(st, f);
 		else if (n == 9 && !strcmp(f[0], "sample"))
 			bad = load_sample(st, f);
+		else if (n == 6 && !strcmp(f[0], "recovery"))
+			bad = load_recovery(st, f);
 		else
 			bad = -1;
 		if (bad)

@@ -90,6 +90,8 @@ void config_free(struct config *cfg)
 	free(cfg->path);
 	cfg_smtp_free(&cfg->logging);
 	cfg_http_free(&cfg->http);
+	cfg_alerting_free(&cfg->alerting);
+	free(cfg->probe_name);
 	free(cfg->results_dir);
 	free(cfg->state_dir);
 	free(cfg);
@@ -152,8 +154,9 @@ static void parse_results(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg)
 static void parse_root(struct cfg_ctx *c, yaml_node_t *root, struct config *cfg)
 {
 	static const char *const known[] = { "frequency", "logging", "results",
-		"ping", "sites", "state_directory", "http", "concurrency", "isolation", NULL };
-	yaml_node_t *keys[9], *vals[9];
+		"ping", "sites", "state_directory", "http", "concurrency", "isolation",
+		"alerting", "probe_name", NULL };
+	yaml_node_t *keys[11], *vals[11];
 
 	if (cfg_map(c, root, "top level", known, keys, vals) < 0)
 		return;
@@ -168,6 +171,11 @@ static void parse_root(struct cfg_ctx *c, yaml_node_t *root, struct config *cfg)
 	}
 	if (vals[1])
 		cfg_parse_logging(c, vals[1], &cfg->logging);
+	/* before the sites: they inherit its thresholds */
+	if (vals[9])
+		cfg_parse_alerting(c, vals[9], vals[1], cfg);
+	if (vals[10])
+		cfg_parse_probe_name(c, vals[10], cfg);
 	if (vals[2])
 		parse_results(c, vals[2], cfg);
 	if (vals[3])
@@ -201,6 +209,16 @@ static struct config *config_new(struct cfg_ctx *c, const char *name)
 	cfg->ping.interval_s = 0.2;
 	cfg->ping.timeout_s = 2;
 	cfg_isolation_defaults(cfg);
+	cfg_alerting_defaults(&cfg->alerting);
+	{
+		char host[256] = "";
+		/* a host name that is no label value leaves a neutral default */
+		if (gethostname(host, sizeof(host) - 1) < 0 || !host[0] ||
+		    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			   "0123456789_.-") != strlen(host) || strlen(host) > 63)
+			snprintf(host, sizeof(host), "epmon");
+		cfg->probe_name = cfg_strdup(c, host);
+	}
 	return cfg;
 }
 

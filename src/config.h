@@ -106,6 +106,7 @@ struct vpn_settings {
  * a site's `alert:` map. */
 struct alert_settings {
 	int failure_threshold;      /* consecutive failed cycles before DOWN; default 2 */
+	int success_threshold;      /* consecutive good cycles that end an outage; default 1 */
 	double reminder_interval_s; /* repeat DOWN while down; 0 (default): never */
 	int notify_recovery;        /* UP mail when an alerted site recovers; default 1 */
 };
@@ -185,8 +186,43 @@ struct isolation_settings {
 /* Number of /30 links the subnet holds. */
 unsigned int isolation_slots(const struct isolation_settings *iso);
 
+enum webhook_format {
+	WEBHOOK_JSON = 0,       /* epmon's own documented body */
+	WEBHOOK_SLACK,          /* {"text": ...} for a Slack incoming webhook */
+	WEBHOOK_TEAMS,          /* a MessageCard for a Teams incoming webhook */
+};
+
+const char *webhook_format_name(enum webhook_format f);
+
+struct webhook_settings {
+	char *url;              /* http:// or https:// */
+	enum webhook_format format;
+	char *secret_file;      /* HMAC-SHA256 key (first line); NULL: no signature */
+	double timeout_s;       /* whole request; default 10 */
+};
+
+struct alert_label {
+	char *name, *value;
+};
+
+/* The alerting: map: sinks beside mail. The thresholds of the state machine
+ * go to logging.alert (every site's defaults). */
+struct alerting_settings {
+	char **am_urls;         /* Alertmanager API v2 base URLs, tried in order */
+	size_t nam_urls;        /* 0: no Alertmanager */
+	struct alert_label *am_labels;  /* added to every alert */
+	size_t nam_labels;
+	double am_timeout_s;    /* each POST; default 10 */
+	struct webhook_settings *webhooks;
+	size_t nwebhooks;
+	double retry_min_s;     /* webhooks: first retry delay, doubled up to retry_max; 30 */
+	double retry_max_s;     /* default 1800 */
+	double spool_max_age_s; /* undelivered longer: moved to dead/; default 7 d */
+};
+
 struct config {
 	char *path;
+	char *probe_name;       /* default: the host name; a label on every alert */
 	double frequency_s;     /* > 0 */
 	int concurrency;        /* site tests at the same time, 1..1024 */
 	struct isolation_settings isolation;
@@ -195,6 +231,7 @@ struct config {
 	char *state_dir;        /* state_directory, default /var/lib/epmon */
 	struct ping_settings ping;  /* defaults: count 5, interval 0.2, timeout 2 */
 	struct http_settings http;
+	struct alerting_settings alerting;
 	struct site *sites;
 	size_t nsites;
 };

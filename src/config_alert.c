@@ -25,6 +25,7 @@ void cfg_smtp_defaults(struct smtp_settings *l)
 	l->retry_min_s = 60;
 	l->retry_max_s = 1800;
 	l->alert.failure_threshold = 2;
+	l->alert.success_threshold = 1;
 	l->alert.reminder_interval_s = 0;
 	l->alert.notify_recovery = 1;
 }
@@ -68,11 +69,17 @@ void cfg_parse_alert(struct cfg_ctx *c, yaml_node_t *n, const char *where,
 		     struct alert_settings *a)
 {
 	static const char *const known[] = { "failure_threshold",
-		"reminder_interval", "notify_recovery", NULL };
-	yaml_node_t *keys[A_COUNT], *vals[A_COUNT];
+		"reminder_interval", "notify_recovery", "success_threshold", NULL };
+	yaml_node_t *keys[A_COUNT + 1], *vals[A_COUNT + 1];
+	char what[160];
 
-	if (cfg_map(c, n, where, known, keys, vals) == 0)
-		parse_alert_values(c, vals, where, a);
+	if (cfg_map(c, n, where, known, keys, vals) < 0)
+		return;
+	parse_alert_values(c, vals, where, a);
+	if (vals[A_COUNT]) {
+		cfg_what(what, sizeof(what), "success_threshold", where);
+		cfg_get_int(c, vals[A_COUNT], what, 1, 1000000, &a->success_threshold);
+	}
 }
 
 enum {

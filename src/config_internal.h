@@ -57,6 +57,15 @@ void cfg_free_str_list(char **list, size_t count);
 void cfg_parse_ping(struct cfg_ctx *c, yaml_node_t *n, const char *where,
 		    struct ping_settings *p);
 
+/* config_alerting.c: the alerting: map (thresholds into cfg->logging.alert,
+ * whose map `logging` may have set some of them too: an error). */
+void cfg_alerting_defaults(struct alerting_settings *a);
+void cfg_parse_alerting(struct cfg_ctx *c, yaml_node_t *n, yaml_node_t *logging,
+			struct config *cfg);
+void cfg_alerting_free(struct alerting_settings *a);
+/* probe_name: a label value, [A-Za-z0-9_.-], 1..63 characters. */
+void cfg_parse_probe_name(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg);
+
 /* config_alert.c: the logging: map, and a site's alert: map merged over *a. */
 void cfg_parse_logging(struct cfg_ctx *c, yaml_node_t *n, struct smtp_settings *l);
 void cfg_parse_alert(struct cfg_ctx *c, yaml_node_t *n, const char *where,

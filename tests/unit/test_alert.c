@@ -81,6 +81,61 @@ static void feed_none(struct alert_state *st, const struct config *cfg,
 	assert_int_equal(feed(st, cfg, site, ok, at, &evs), 0);
 }
 
+static void make_dir(char *buf);
+static void remove_dir(const char *dir);
+static void assert_same_site(const struct alert_site *a, const struct alert_site *b);
+
+/* success_threshold 3: an outage ends after three good cycles in a row; a
+ * failure among them starts the count again and sends nothing; the UP
+ * mail's outage runs to the first good test of the streak; the state
+ * (streak, the outage resolved) survives a save and load. */
+static void success_threshold_ends_outage_after_streak(void **state)
+{
+	struct config *cfg = load("frequency: 60\n"
+		"alerting: {success_threshold: 3}\n"
+		"sites:\n"
+		"  - {name: paris, external_ip: 192.0.2.1}\n"
+		"  - {name: lyon, external_ip: 192.0.2.2, alert: {success_threshold: 1}}\n");
+	struct alert_state *st = alert_state_new(), *back;
+	struct alert_event *evs;
+	char dir[64];
+
+	assert_int_equal(config_find_site(cfg, "paris")->alert.success_threshold, 3);
+	assert_int_equal(config_find_site(cfg, "lyon")->alert.success_threshold, 1);
+	feed_none(st, cfg, "paris", 0, 1000);
+	assert_int_equal(feed(st, cfg, "paris", 0, 1060, &evs), 1);
+	assert_int_equal(evs[0].kind, ALERT_DOWN);
+	free(evs);
+	feed_none(st, cfg, "paris", 1, 1120);
+	feed_none(st, cfg, "paris", 1, 1180);
+	assert_int_equal(alert_find(st, "paris")->status, ALERT_ALERTED);
+	assert_int_equal(alert_find(st, "paris")->successes, 2);
+	feed_none(st, cfg, "paris", 0, 1240);      /* the streak breaks */
+	assert_int_equal(alert_find(st, "paris")->successes, 0);
+	assert_true(alert_active(st, "paris"));
+	feed_none(st, cfg, "paris", 1, 1300);
+	feed_none(st, cfg, "paris", 1, 1360);
+	make_dir(dir);
+	assert_int_equal(alert_state_save(st, dir), 0);
+	back = alert_state_load(dir);
+	assert_same_site(alert_find(st, "paris"), alert_find(back, "paris"));
+	assert_int_equal(feed(back, cfg, "paris", 1, 1420, &evs), 1);
+	assert_int_equal(evs[0].kind, ALERT_UP);
+	assert_true(evs[0].outage_s == 300);        /* 1000 -> 1300 */
+	free(evs);
+	assert_int_equal(alert_find(back, "paris")->status, ALERT_RECOVERED);
+	assert_int_equal(alert_find(back, "paris")->resolved_at, 1420);
+	assert_int_equal(alert_find(back, "paris")->resolved_started_at, 1060);
+	assert_int_equal(alert_state_save(back, dir), 0);
+	alert_state_free(st);
+	st = alert_state_load(dir);
+	assert_same_site(alert_find(st, "paris"), alert_find(back, "paris"));
+	alert_state_free(back);
+	alert_state_free(st);
+	remove_dir(dir);
+	config_free(cfg);
+}
+
 static void threshold_two_sends_one_down(void **state)
 {
 	struct config *cfg = load(CONFIG);
@@ -308,6 +363,10 @@ static void assert_same_site(const struct alert_site *a, const struct alert_site
 	assert_int_equal(a->last_mail_at, b->last_mail_at);
 	assert_int_equal(a->reminders, b->reminders);
 	assert_string_equal(a->down_id, b->down_id);
+	assert_int_equal(a->successes, b->successes);
+	assert_int_equal(a->recover_since, b->recover_since);
+	assert_int_equal(a->resolved_at, b->resolved_at);
+	assert_int_equal(a->resolved_started_at, b->resolved_started_at);
 	assert_int_equal(a->nhistory, b->nhistory);
 	for (size_t i = 0; i < a->nhistory; i++) {
 		const struct alert_sample *x = &a->history[i], *y = &b->history[i];
@@ -402,6 +461,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(threshold_two_sends_one_down),
+		cmocka_unit_test(success_threshold_ends_outage_after_streak),
 		cmocka_unit_test(reminders_follow_the_clock),
 		cmocka_unit_test(recovery_sends_one_up_with_duration),
 		cmocka_unit_test(per_site_settings),

@@ -222,7 +222,102 @@ static void unknown_key_top(void **state)
 	expect_error("freqency: 300\nfrequency: 300\n" SITE, "t.yml:1:1: ",
 		     "unknown key 'freqency' in top level (known: frequency, "
 		     "logging, results, ping, sites, state_directory, http, concurrency, "
-		     "isolation)");
+		     "isolation, alerting, probe_name)");
+}
+
+/* alerting: and probe_name: values, defaults and every error */
+static void alerting_values(void **state)
+{
+	struct config_diag d;
+	char secret[] = "/tmp/epmon-test-secret-XXXXXX";
+	int fd = mkstemp(secret);
+	char text[1024];
+	struct config *cfg;
+
+	assert_true(fd >= 0);
+	close(fd);
+	chmod(secret, 0600);
+	snprintf(text, sizeof(text), "frequency: 300\n"
+		 "probe_name: paris-dc1\n"
+		 "alerting:\n"
+		 "  failure_threshold: 3\n"
+		 "  success_threshold: 2\n"
+		 "  retry_min: 10s\n"
+		 "  alertmanager:\n"
+		 "    url: [http://127.0.0.1:9093, 'https://am2.example.com:9093/']\n"
+		 "    labels: {team: netops, env: prod}\n"
+		 "  webhooks:\n"
+		 "    - {url: 'https://chat.example.com/hooks/T0', format: slack, secret_file: %s}\n"
+		 "    - {url: 'http://127.0.0.1:8080/x', timeout: 3s}\n" SITE, secret);
+	cfg = parse(text, &d);
+	print_diag(&d);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->probe_name, "paris-dc1");
+	assert_int_equal(cfg->sites[0].alert.failure_threshold, 3);
+	assert_int_equal(cfg->sites[0].alert.success_threshold, 2);
+	assert_int_equal(cfg->alerting.nam_urls, 2);
+	assert_string_equal(cfg->alerting.am_urls[1], "https://am2.example.com:9093/");
+	assert_int_equal(cfg->alerting.nam_labels, 2);
+	assert_string_equal(cfg->alerting.am_labels[0].name, "team");
+	assert_string_equal(cfg->alerting.am_labels[0].value, "netops");
+	assert_true(cfg->alerting.am_timeout_s == 10);
+	assert_int_equal(cfg->alerting.nwebhooks, 2);
+	assert_int_equal(cfg->alerting.webhooks[0].format, WEBHOOK_SLACK);
+	assert_string_equal(cfg->alerting.webhooks[0].secret_file, secret);
+	assert_int_equal(cfg->alerting.webhooks[1].format, WEBHOOK_JSON);
+	assert_null(cfg->alerting.webhooks[1].secret_file);
+	assert_true(cfg->alerting.webhooks[1].timeout_s == 3);
+	assert_true(cfg->alerting.retry_min_s == 10);
+	assert_true(cfg->alerting.retry_max_s == 1800);
+	config_free(cfg);
+	config_diag_free(&d);
+
+	cfg = parse("frequency: 300\n" SITE, &d);
+	assert_non_null(cfg);
+	assert_non_null(cfg->probe_name);       /* the host name, or "epmon" */
+	assert_true(strlen(cfg->probe_name) > 0);
+	assert_int_equal(cfg->sites[0].alert.success_threshold, 1);
+	assert_int_equal(cfg->alerting.nam_urls, 0);
+	assert_int_equal(cfg->alerting.nwebhooks, 0);
+	config_free(cfg);
+	config_diag_free(&d);
+	unlink(secret);
+}
+
+static void alerting_errors(void **state)
+{
+	expect_error("frequency: 300\nprobe_name: 'paris dc'\n" SITE, "t.yml:2:13: ",
+		     "'probe_name' must be 1 to 63 characters of letters, digits");
+	expect_error("frequency: 300\nalerting: {alertmanager: {url: 'ftp://x'}}\n" SITE,
+		     "t.yml:2:32: ", "'url' in alerting.alertmanager must start with "
+		     "http:// or https://, got 'ftp://x'");
+	expect_error("frequency: 300\nalerting: {alertmanager: {labels: {a: b}}}\n" SITE,
+		     "t.yml:2:26: ", "missing required key 'url' in alerting.alertmanager");
+	expect_error("frequency: 300\nalerting:\n  alertmanager: {url: 'http://h', "
+		     "labels: {site: x}}\n" SITE, "t.yml:3:44: ",
+		     "label 'site' in alerting.alertmanager.labels is set by epmon itself");
+	expect_error("frequency: 300\nalerting:\n  alertmanager: {url: 'http://h', "
+		     "labels: {9x: y}}\n" SITE, "t.yml:3:44: ",
+		     "label name '9x' in alerting.alertmanager.labels must match");
+	expect_error("frequency: 300\nalerting:\n  webhooks:\n    - {url: 'http://h', "
+		     "format: xml}\n" SITE, "t.yml:4:33: ",
+		     "'format' in alerting.webhooks[1] must be json, slack or teams, got 'xml'");
+	expect_error("frequency: 300\nalerting:\n  webhooks: {url: 'http://h'}\n" SITE,
+		     "t.yml:3:13: ", "'webhooks' in alerting must be a list of maps");
+	expect_error("frequency: 300\nalerting:\n  webhooks:\n    - {url: 'https://'}\n" SITE,
+		     "t.yml:4:13: ", "'url' in alerting.webhooks[1] has no host");
+	expect_error("frequency: 300\nalerting:\n  webhooks:\n    - {url: 'http://h', "
+		     "secret_file: /nonexistent/epmon.secret}\n" SITE, "t.yml:4:38: ",
+		     "/nonexistent/epmon.secret");
+	expect_error("frequency: 300\nlogging: {smtp_server: h, sender: a@b, recipients: c@d, "
+		     "failure_threshold: 2}\nalerting: {failure_threshold: 3}\n" SITE,
+		     "t.yml:3:31: ", "failure_threshold is set in alerting and in logging "
+		     "(line 2); keep one");
+	expect_error("frequency: 300\nalerting: {success_threshold: 0}\n" SITE, "t.yml:2:31: ",
+		     "'success_threshold' in alerting");
+	expect_error("frequency: 300\nalerting: {retry_min: 1h, retry_max: 1m}\n" SITE,
+		     "t.yml:2:38: ", "alerting: retry_max (60 s) must not be less than "
+		     "retry_min (3600 s)");
 }
 
 /* concurrency and isolation: defaults, the mode none rule, subnet checks */
@@ -684,7 +779,7 @@ static void bad_logging_values(void **state)
 		     "logging: cannot read ca_file /nonexistent/ca.pem");
 	expect_error(LOGGING SITE "    alert: {failure_threshold: 2, reminder: 1h}\n",
 		     "t.yml:9:35: ", "unknown key 'reminder' in alert of site 'paris' "
-		     "(known: failure_threshold, reminder_interval, notify_recovery)");
+		     "(known: failure_threshold, reminder_interval, notify_recovery, success_threshold)");
 	expect_error(LOGGING SITE "    alert: {failure_threshold: two}\n",
 		     "t.yml:9:32: ", "'failure_threshold' in alert of site 'paris' "
 		     "must be a number, got 'two'");
@@ -1207,6 +1302,8 @@ int main(void)
 		cmocka_unit_test(valid_full_config),
 		cmocka_unit_test(defaults_apply),
 		cmocka_unit_test(unknown_key_top),
+		cmocka_unit_test(alerting_values),
+		cmocka_unit_test(alerting_errors),
 		cmocka_unit_test(isolation_defaults),
 		cmocka_unit_test(isolation_errors),
 		cmocka_unit_test(unknown_key_site),
