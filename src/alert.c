@@ -167,6 +167,7 @@ static int step(struct alert_site *s, const struct alert_settings *a,
 		}
 		s->status = ALERT_ALERTED;
 		s->alerted_at = now;
+		s->down_step = r->failed_step;
 		s->last_mail_at = now;
 		s->reminders = 0;
 		add_event(ev, ALERT_DOWN, now, s);

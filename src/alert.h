@@ -46,6 +46,7 @@ struct alert_site {
 	time_t recover_since;       /* the first of those good tests; 0: none */
 	time_t resolved_at;         /* the last outage's end (RECOVERED); 0: none */
 	time_t resolved_started_at; /* ... and its alerted_at */
+	enum site_step down_step;   /* the failed step at DOWN: the outage's label */
 	char down_id[192];          /* Message-ID of the DOWN mail, threads the others */
 	struct alert_sample history[ALERT_HISTORY]; /* oldest first */
 	size_t nhistory;

@@ -1,8 +1,8 @@
 /* The alert state on disk: DIR/alert-state, one line per record:
  *   site NAME STATUS FAILURES FAILING_SINCE ALERTED_AT LAST_MAIL_AT REMINDERS DOWN_ID
  *   sample NAME AT OK STEP EXTERNAL_MS LOGIN_MS INTERNAL_MS DETAIL
- *   recovery NAME SUCCESSES RECOVER_SINCE RESOLVED_AT RESOLVED_STARTED_AT
- * (recovery came later: a file without it reads as no streak, no past outage)
+ *   outage NAME SUCCESSES RECOVER_SINCE RESOLVED_AT RESOLVED_STARTED_AT DOWN_STEP
+ * (outage came later: a file without it reads as no streak, no past outage)
  * Text fields are %XX-escaped (space, %, control bytes) and "-" when empty:
  * a human can read it, and a partial or foreign line is easy to reject. */
 #include "alert.h"
@@ -63,10 +63,11 @@ static void put_site(FILE *f, const struct alert_site *s)
 		(long long)s->last_mail_at, s->reminders);
 	put_text(f, s->down_id);
 	fputc('\n', f);
-	if (s->successes || s->resolved_at)
-		fprintf(f, "recovery %s %d %lld %lld %lld\n", s->name, s->successes,
+	if (s->successes || s->resolved_at || s->down_step)
+		fprintf(f, "outage %s %d %lld %lld %lld %s\n", s->name, s->successes,
 			(long long)s->recover_since, (long long)s->resolved_at,
-			(long long)s->resolved_started_at);
+			(long long)s->resolved_started_at,
+			s->down_step ? site_step_name(s->down_step) : "-");
 	for (size_t i = 0; i < s->nhistory; i++) {
 		const struct alert_sample *x = &s->history[i];
 		fprintf(f, "sample %s %lld %d %s %.3f %.3f %.3f ", s->name,
@@ -185,12 +186,16 @@ static int load_site(struct alert_state *st, char **f)
 	return 0;
 }
 
-static int load_recovery(struct alert_state *st, char **f)
-{
-	struct alert_site *s = alert_state_add(st, f[1]);
+static int parse_step(const char *s, enum site_step *out);
 
-	if (!s)
+static int load_outage(struct alert_state *st, char **f)
+{
+	enum site_step step;
+	struct alert_site *s;
+
+	if (parse_step(f[6], &step) < 0 || !(s = alert_state_add(st, f[1])))
 		return -1;
+	s->down_step = step;
 	s->successes = atoi(f[2]);
 	s->recover_since = (time_t)strtoll(f[3], NULL, 10);
 	s->resolved_at = (time_t)strtoll(f[4], NULL, 10);
@@ -249,8 +254,8 @@ struct alert_state *alert_state_load(const char *dir)
 			bad = load_site(st, f);
 		else if (n == 9 && !strcmp(f[0], "sample"))
 			bad = load_sample(st, f);
-		else if (n == 6 && !strcmp(f[0], "recovery"))
-			bad = load_recovery(st, f);
+		else if (n == 7 && !strcmp(f[0], "outage"))
+			bad = load_outage(st, f);
 		else
 			bad = -1;
 		if (bad)

@@ -6,11 +6,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alertmanager.h"
 #include "log.h"
 #include "mail.h"
 #include "sender.h"
 #include "smtp.h"
 #include "spool.h"
+#include "webhook.h"
 
 /* A composed mail the spool could not take yet (disk full, read-only). */
 struct pending {
@@ -24,6 +26,11 @@ struct notifier {
 	struct alert_state *state;
 	struct spool *spool;        /* the main thread's: adds only */
 	struct sender *sender;      /* NULL without logging: */
+	struct spool **hook_spools; /* one per alerting.webhooks entry */
+	struct sender **hooks;
+	size_t nhooks;
+	struct spool *am_spool;     /* alerting.alertmanager; NULL without */
+	struct sender *am;
 	int curl_ready;
 	char hostname[256];
 	struct pending *pending;
@@ -60,6 +67,111 @@ static const char *kind_file_name(enum alert_kind k)
 	return k == ALERT_DOWN ? "down" : k == ALERT_UP ? "up" : "reminder";
 }
 
+static void sinks_stop(struct notifier *n)
+{
+	for (size_t i = 0; i < n->nhooks; i++) {
+		sender_stop(n->hooks[i], NOTIFY_STOP_WAIT_S);
+		spool_free(n->hook_spools[i]);
+	}
+	free(n->hooks);
+	free(n->hook_spools);
+	n->hooks = NULL;
+	n->hook_spools = NULL;
+	n->nhooks = 0;
+	sender_stop(n->am, NOTIFY_STOP_WAIT_S);
+	spool_free(n->am_spool);
+	n->am = NULL;
+	n->am_spool = NULL;
+}
+
+/* A sender thread and its spool per webhook, one for Alertmanager. */
+static void sinks_start(struct notifier *n, const struct config *cfg)
+{
+	const struct alerting_settings *a = &cfg->alerting;
+	struct sender_timing t = { a->retry_min_s, a->retry_max_s, a->spool_max_age_s };
+	char dir[4096];
+
+	if (!n->curl_ready)
+		return;
+	if (a->nwebhooks) {
+		n->hooks = calloc(a->nwebhooks, sizeof(*n->hooks));
+		n->hook_spools = calloc(a->nwebhooks, sizeof(*n->hook_spools));
+		if (!n->hooks || !n->hook_spools) {
+			log_error(NULL, "out of memory starting the webhook senders");
+			free(n->hooks);
+			free(n->hook_spools);
+			n->hooks = NULL;
+			n->hook_spools = NULL;
+			return;
+		}
+		for (size_t i = 0; i < a->nwebhooks; i++) {
+			webhook_spool_dir(cfg->state_dir, a->webhooks[i].url, dir, sizeof(dir));
+			n->hook_spools[i] = spool_new_at(dir, "json");
+			n->hooks[i] = sender_start(&webhook_sender_ops, &a->webhooks[i], &t,
+						   dir, "json");
+		}
+		n->nhooks = a->nwebhooks;
+	}
+	if (a->nam_urls) {
+		/* its documents replace each other: a short expiry is enough */
+		t.max_age_s = ALERTMANAGER_RESOLVED_S;
+		t.retry_min_s = cfg->frequency_s < t.retry_min_s ? cfg->frequency_s
+			: t.retry_min_s;
+		snprintf(dir, sizeof(dir), "%s/alertmanager", cfg->state_dir);
+		n->am_spool = spool_new_at(dir, "json");
+		n->am = sender_start(&alertmanager_sender_ops, a, &t, dir, "json");
+	}
+}
+
+/* The webhook bodies of one event, one per webhook. */
+static void spool_hooks(struct notifier *n, const struct config *cfg,
+			const struct alert_event *ev, time_t now)
+{
+	const struct site *site = config_find_site(cfg, ev->site.name);
+
+	for (size_t i = 0; i < n->nhooks; i++) {
+		const struct webhook_settings *w = &cfg->alerting.webhooks[i];
+		size_t len = 0;
+		char *body = webhook_compose(ev, site, w->format, cfg->probe_name, &len);
+
+		if (!body || !n->hook_spools[i] ||
+		    spool_add(n->hook_spools[i], ev->site.name, kind_file_name(ev->kind),
+			      body, len, now, NULL) < 0)
+			log_error(ev->site.name, "the %s webhook %zu of %zu was not queued "
+				  "(%s)", kind_file_name(ev->kind), i + 1, n->nhooks,
+				  body ? "the spool is unwritable" : "out of memory");
+		free(body);
+	}
+}
+
+/* This cycle's Alertmanager document replaces any older one not yet sent. */
+static void spool_alertmanager(struct notifier *n, const struct config *cfg,
+			       time_t now)
+{
+	struct spool_entry *list = NULL;
+	char name[SPOOL_NAME_MAX];
+	size_t len = 0;
+	char *doc;
+	long count;
+
+	if (!n->am_spool)
+		return;
+	doc = alertmanager_compose(n->state, cfg, now, &len);
+	if (!doc) {
+		if (len)
+			log_error(NULL, "out of memory composing the Alertmanager alerts");
+		return;
+	}
+	if (spool_add(n->am_spool, "all", "alerts", doc, len, now, name) == 0 &&
+	    (count = spool_list(n->am_spool, &list)) > 0) {
+		for (long i = 0; i < count; i++)
+			if (strcmp(list[i].name, name) != 0)
+				spool_remove(n->am_spool, list[i].name);
+	}
+	free(list);
+	free(doc);
+}
+
 struct notifier *notifier_new(const struct config *cfg)
 {
 	struct notifier *n = calloc(1, sizeof(*n));
@@ -87,6 +199,7 @@ struct notifier *notifier_new(const struct config *cfg)
 		n->curl_ready = 1;
 	if (n->curl_ready && cfg->logging.smtp_server)
 		n->sender = mail_sender_start(n, cfg);
+	sinks_start(n, cfg);
 	return n;
 }
 
@@ -180,8 +293,10 @@ void notifier_after_cycle(struct notifier *n, const struct config *cfg,
 		log_event(&evs[i], subject);
 		if (mail)
 			spool_event(n, cfg, &evs[i], now);
+		spool_hooks(n, cfg, &evs[i], now);
 	}
 	free(evs);
+	spool_alertmanager(n, cfg, now);
 	if (alert_state_save(n->state, cfg->state_dir) < 0) {
 		n->save_failed = 1;
 	} else if (n->save_failed) {
@@ -190,6 +305,11 @@ void notifier_after_cycle(struct notifier *n, const struct config *cfg,
 	}
 	if (n->sender)
 		sender_wake(n->sender);
+	for (size_t i = 0; i < n->nhooks; i++)
+		if (n->hooks[i])
+			sender_wake(n->hooks[i]);
+	if (n->am)
+		sender_wake(n->am);
 }
 
 void notifier_reload(struct notifier *n, const struct config *cfg)
@@ -216,6 +336,9 @@ void notifier_reload(struct notifier *n, const struct config *cfg)
 		if (sender_stop(n->sender, NOTIFY_STOP_WAIT_S) == 0)
 			n->sender = NULL;
 	}
+	/* webhooks and Alertmanager start again with the new list */
+	sinks_stop(n);
+	sinks_start(n, cfg);
 }
 
 void notifier_free(struct notifier *n)
@@ -223,6 +346,7 @@ void notifier_free(struct notifier *n)
 	if (!n)
 		return;
 	/* A sender still in a conversation keeps libcurl: no global cleanup. */
+	sinks_stop(n);
 	if (sender_stop(n->sender, NOTIFY_STOP_WAIT_S) == 0 && n->curl_ready)
 		smtp_global_cleanup();
 	for (size_t i = 0; i < n->npending; i++) {

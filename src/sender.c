@@ -109,7 +109,10 @@ static void deliver(struct sender *s, const void *settings,
 		free(msg);
 		if (res.status == DELIVERED) {
 			spool_remove(sp, name);
-			log_info(NULL, "sent the %s: %s", what, res.reply);
+			if (s->ops->quiet)
+				log_debug(NULL, "sent the %s: %s", what, res.reply);
+			else
+				log_info(NULL, "sent the %s: %s", what, res.reply);
 			s->failures = 0;
 			s->retry_at = 0;
 			s->last_error[0] = '\0';

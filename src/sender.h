@@ -26,6 +26,7 @@ struct delivery_outcome {
  * send() runs there. */
 struct sender_ops {
 	const char *noun;       /* "mail", "webhook": "DOWN mail of site paris" */
+	int quiet;              /* log deliveries at debug level (one per cycle) */
 	void *(*copy)(const void *settings);    /* NULL: out of memory */
 	void (*release)(void *settings);
 	void (*send)(const void *settings, const char *msg, size_t len,

@@ -5,31 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "utf8.h"
-
-void status_json_string(FILE *out, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s);
-
-	fputc('"', out);
-	while (n > 0) {
-		size_t len = utf8_seq_len(p, n);
-		if (len == 0) {
-			fputs("\\ufffd", out);
-			len = 1;
-		} else if (*p == '"' || *p == '\\') {
-			fprintf(out, "\\%c", *p);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			fprintf(out, "\\u%04x", *p);
-		} else {
-			fwrite(p, 1, len, out);
-		}
-		p += len;
-		n -= len;
-	}
-	fputc('"', out);
-}
+#include "json.h"
 
 /* A number, or null for NaN/inf (JSON has neither). */
 static void num(FILE *out, double v)
@@ -112,9 +88,9 @@ static void last_result(FILE *out, const struct monitor_site *s)
 	if (r->ok)
 		fputs("null", out);
 	else
-		status_json_string(out, site_step_name(r->failed_step));
+		json_string(out, site_step_name(r->failed_step));
 	fputs(",\"detail\":", out);
-	status_json_string(out, r->detail);
+	json_string(out, r->detail);
 	fprintf(out, ",\"from_history\":%s", s->last_from_csv ? "true" : "false");
 	ping(out, "external_ping", r->external_ran, &r->external, s->last_from_csv);
 	duration(out, "vpn_login", r->login_ran, r->login_ms);
@@ -126,7 +102,7 @@ static void last_result(FILE *out, const struct monitor_site *s)
 static void site(FILE *out, const struct monitor_site *s, time_t now)
 {
 	fputs("{\"name\":", out);
-	status_json_string(out, s->name);
+	json_string(out, s->name);
 	fprintf(out, ",\"state\":\"%s\",\"up\":%s,\"consecutive_failures\":%d,"
 		"\"alert_active\":%s,\"has_vpn\":%s,\"availability_24h\":",
 		s->has_last ? alert_status_name(s->alert_status) : "unknown",
@@ -140,9 +116,9 @@ static void site(FILE *out, const struct monitor_site *s, time_t now)
 		s->resolv_repaired);
 	if (s->has_vpn) {
 		fputs(",\"vpn\":{\"client\":", out);
-		status_json_string(out, s->vpn_client);
+		json_string(out, s->vpn_client);
 		fputs(",\"implementation\":", out);
-		status_json_string(out, s->vpn_implementation);
+		json_string(out, s->vpn_implementation);
 		fputc('}', out);
 	} else {
 		fputs(",\"vpn\":null", out);
@@ -154,7 +130,7 @@ static void site(FILE *out, const struct monitor_site *s, time_t now)
 void status_json_write(const struct monitor_data *d, time_t now, FILE *out)
 {
 	fputs("{\"version\":", out);
-	status_json_string(out, d->version);
+	json_string(out, d->version);
 	fputs(",\"now\":", out);
 	timestamp(out, now, 0);
 	fputs(",\"started_at\":", out);

@@ -9,8 +9,4 @@
 /* Writes the status of every site and of the daemon as of `now`. */
 void status_json_write(const struct monitor_data *d, time_t now, FILE *out);
 
-/* A JSON string literal of s, quotes included; invalid UTF-8 bytes
- * become U+FFFD. */
-void status_json_string(FILE *out, const char *s);
-
 #endif

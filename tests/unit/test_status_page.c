@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "monitor.h"
+#include "json.h"
 #include "status_json.h"
 #include "status_page.h"
 
@@ -228,7 +229,7 @@ static void escapes(void **state)
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
 
-	status_json_string(out, "a\"\\\n\t\x7f\xc3\xa9\xe2\x82");
+	json_string(out, "a\"\\\n\t\x7f\xc3\xa9\xe2\x82");
 	fputc('|', out);
 	status_page_escape(out, "'<&>\"\xc3\xa9\n");
 	fclose(out);

@@ -1,0 +1,177 @@
+/* Alertmanager documents and delivery (see alertmanager.h). */
+#include "alertmanager.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_post.h"
+#include "json.h"
+
+/* endsAt of a firing alert: a few cycles ahead, as Prometheus does. */
+static double ends_ahead_s(const struct config *cfg)
+{
+	double s = 4 * cfg->frequency_s;
+
+	return s < 180 ? 180 : s;
+}
+
+static void label(FILE *f, const char *name, const char *value)
+{
+	fputc(',', f);
+	json_string(f, name);
+	fputc(':', f);
+	json_string(f, value);
+}
+
+static const struct alert_sample *last_sample(const struct alert_site *s)
+{
+	return s->nhistory ? &s->history[s->nhistory - 1] : NULL;
+}
+
+/* One alert of site s: firing until `ends`. */
+static void one(FILE *f, const struct config *cfg, const struct alert_site *s,
+		time_t starts, time_t ends, int first)
+{
+	const struct site *site = config_find_site(cfg, s->name);
+	const struct alert_sample *x = last_sample(s);
+	const char *step = s->down_step ? site_step_name(s->down_step) : "test";
+	char summary[256];
+
+	fputs(first ? "{\"labels\":{\"alertname\":\"EpmonSiteDown\"" :
+	      ",{\"labels\":{\"alertname\":\"EpmonSiteDown\"", f);
+	label(f, "site", s->name);
+	label(f, "probe", cfg->probe_name);
+	label(f, "failed_step", step);
+	label(f, "severity", "critical");
+	for (size_t i = 0; i < cfg->alerting.nam_labels; i++)
+		label(f, cfg->alerting.am_labels[i].name, cfg->alerting.am_labels[i].value);
+	snprintf(summary, sizeof(summary), "%s is down from probe %s: %s failed",
+		 s->name, cfg->probe_name, step);
+	fputs("},\"annotations\":{\"summary\":", f);
+	json_string(f, summary);
+	if (x && x->detail[0]) {
+		fputs(",\"detail\":", f);
+		json_string(f, x->detail);
+	}
+	if (site && site->vpn.client != VPN_NONE && site->vpn.gateway) {
+		fputs(",\"gateway\":", f);
+		json_string(f, site->vpn.gateway);
+	}
+	fputs("},\"startsAt\":", f);
+	json_time_utc(f, starts);
+	fputs(",\"endsAt\":", f);
+	json_time_utc(f, ends);
+	fputc('}', f);
+}
+
+char *alertmanager_compose(const struct alert_state *st, const struct config *cfg,
+			   time_t now, size_t *len)
+{
+	char *text = NULL;
+	size_t n = 0;
+	FILE *f;
+
+	*len = 0;
+	if (!(f = open_memstream(&text, len))) {
+		*len = 1;
+		return NULL;
+	}
+	fputc('[', f);
+	for (size_t i = 0; i < alert_count(st); i++) {
+		const struct alert_site *s = alert_at(st, i);
+
+		if (!config_find_site(cfg, s->name))
+			continue;
+		if (s->status == ALERT_ALERTED)
+			one(f, cfg, s, s->alerted_at, now + (time_t)ends_ahead_s(cfg), n++ == 0);
+		else if (s->resolved_at && difftime(now, s->resolved_at) < ALERTMANAGER_RESOLVED_S)
+			one(f, cfg, s, s->resolved_started_at, s->resolved_at, n++ == 0);
+	}
+	fputs("]\n", f);
+	if (fclose(f) != 0) {
+		free(text);
+		*len = 1;
+		return NULL;
+	}
+	if (n == 0) {
+		free(text);
+		*len = 0;
+		return NULL;
+	}
+	return text;
+}
+
+/* The sender's copy: only what sending needs. */
+struct am_channel {
+	char **urls;
+	size_t nurls;
+	double timeout_s;
+};
+
+static void am_release(void *settings)
+{
+	struct am_channel *c = settings;
+
+	for (size_t i = 0; i < c->nurls; i++)
+		free(c->urls[i]);
+	free(c->urls);
+	free(c);
+}
+
+static void *am_copy(const void *settings)
+{
+	const struct alerting_settings *a = settings;
+	struct am_channel *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->timeout_s = a->am_timeout_s;
+	if (!(c->urls = calloc(a->nam_urls + 1, sizeof(char *)))) {
+		free(c);
+		return NULL;
+	}
+	for (; c->nurls < a->nam_urls; c->nurls++) {
+		if (!(c->urls[c->nurls] = strdup(a->am_urls[c->nurls]))) {
+			am_release(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+/* POST to each url in turn until one takes it. */
+static void am_send(const void *settings, const char *msg, size_t len,
+		    const atomic_int *stop, struct delivery_outcome *out)
+{
+	const struct am_channel *c = settings;
+	const char *headers[] = { "Content-Type: application/json",
+		"User-Agent: epmon/" EPMON_VERSION, NULL };
+	char errors[sizeof(out->error)] = "";
+
+	memset(out, 0, sizeof(*out));
+	out->status = DELIVERY_RETRY;
+	for (size_t i = 0; i < c->nurls; i++) {
+		char url[2048];
+		size_t n = strlen(c->urls[i]);
+
+		snprintf(url, sizeof(url), "%s%s", c->urls[i],
+			 n && c->urls[i][n - 1] == '/' ? "api/v2/alerts" : "/api/v2/alerts");
+		http_post(url, headers, msg, len, c->timeout_s, stop, out);
+		if (out->status == DELIVERED || out->status == DELIVERY_ABORTED)
+			return;
+		size_t used = strlen(errors);
+		if (used + 3 < sizeof(errors))
+			snprintf(errors + used, sizeof(errors) - used, "%s%.*s",
+				 used ? "; " : "", (int)(sizeof(errors) - used - 3), out->error);
+	}
+	snprintf(out->error, sizeof(out->error), "%s", errors);
+}
+
+const struct sender_ops alertmanager_sender_ops = {
+	.noun = "alertmanager",
+	.quiet = 1,
+	.copy = am_copy,
+	.release = am_release,
+	.send = am_send,
+};
