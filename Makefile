@@ -20,7 +20,7 @@ TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 DEB_PKGS  := build-essential pkg-config libyaml-dev libcmocka-dev libmnl-dev libcurl4-openssl-dev python3-aiosmtpd libmicrohttpd-dev libnftables-dev nftables iproute2 iputils-ping \
-             ocserv openconnect openvpn gnutls-bin procps python3 psmisc strace prometheus prometheus-alertmanager chromium curl
+             ocserv openconnect openvpn gnutls-bin procps python3 psmisc strace prometheus prometheus-alertmanager chromium curl tzdata
 # installed without their recommendations (wireguard-tools recommends a kernel image);
 # strongSwan: charon and swanctl, kernel-libipsec (extra), eap-mschapv2 (extauth), openssl
 # (standard: ECDSA, curve25519, the MD4/DES EAP-MSCHAPv2 needs through OpenSSL's legacy provider)

@@ -124,7 +124,8 @@ static void add_event(struct alert_event *ev, enum alert_kind kind, time_t now,
 
 /* One result of site s; returns 1 when it made a mail due (in *ev). */
 static int step(struct alert_site *s, const struct alert_settings *a,
-		const struct site_result *r, time_t now, struct alert_event *ev)
+		const struct site_result *r, time_t now, int quiet,
+		struct alert_event *ev)
 {
 	int due = 0;
 
@@ -161,7 +162,7 @@ static int step(struct alert_site *s, const struct alert_settings *a,
 	if (s->failures++ == 0 || !s->failing_since)
 		s->failing_since = r->started.tv_sec;
 	if (s->status != ALERT_ALERTED) {
-		if (s->failures < a->failure_threshold) {
+		if (s->failures < a->failure_threshold || quiet) {
 			s->status = ALERT_FAILING;
 			return 0;
 		}
@@ -173,7 +174,7 @@ static int step(struct alert_site *s, const struct alert_settings *a,
 		add_event(ev, ALERT_DOWN, now, s);
 		return 1;
 	}
-	if (a->reminder_interval_s > 0 &&
+	if (a->reminder_interval_s > 0 && !quiet &&
 	    difftime(now, s->last_mail_at) >= a->reminder_interval_s) {
 		s->last_mail_at = now;
 		s->reminders++;
@@ -186,6 +187,14 @@ static int step(struct alert_site *s, const struct alert_settings *a,
 int alert_update(struct alert_state *st, const struct config *cfg,
 		 const struct site_result *results, size_t n, time_t now,
 		 struct alert_event **events, size_t *nevents)
+{
+	return alert_update_quiet(st, cfg, results, n, now, NULL, events, nevents);
+}
+
+int alert_update_quiet(struct alert_state *st, const struct config *cfg,
+		       const struct site_result *results, size_t n, time_t now,
+		       const unsigned char *quiet, struct alert_event **events,
+		       size_t *nevents)
 {
 	struct alert_event *evs = NULL;
 	size_t count = 0;
@@ -206,9 +215,10 @@ int alert_update(struct alert_state *st, const struct config *cfg,
 		const struct site *site = config_find_site(cfg, results[i].site);
 		const struct alert_settings *a = site ? &site->alert
 						      : &cfg->logging.alert;
+		int q = site && quiet ? quiet[site - cfg->sites] != QUIET_NO : 0;
 
 		count += (size_t)step(find(st, results[i].site), a, &results[i],
-				      now, &evs[count]);
+				      now, q, &evs[count]);
 	}
 	if (count == 0) {
 		free(evs);

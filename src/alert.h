@@ -81,6 +81,18 @@ int alert_update(struct alert_state *st, const struct config *cfg,
 		 const struct site_result *results, size_t n, time_t now,
 		 struct alert_event **events, size_t *nevents);
 
+/* Why a site raises nothing this cycle (indexed like cfg->sites). */
+enum alert_quiet { QUIET_NO = 0, QUIET_MAINTENANCE, QUIET_MUTED };
+
+/* alert_update with quiet (NULL: none): a quiet site is tested and its
+ * state kept, but it does not become DOWN (its failures go on counting:
+ * a failure after the quiet time makes it DOWN at once) and sends no
+ * reminder; an UP still goes out. */
+int alert_update_quiet(struct alert_state *st, const struct config *cfg,
+		       const struct site_result *results, size_t n, time_t now,
+		       const unsigned char *quiet, struct alert_event **events,
+		       size_t *nevents);
+
 /* Remembers the Message-ID of a site's DOWN mail (In-Reply-To of the rest). */
 void alert_set_down_id(struct alert_state *st, const char *site, const char *id);
 

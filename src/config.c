@@ -189,6 +189,9 @@ static void parse_root(struct cfg_ctx *c, yaml_node_t *root, struct config *cfg)
 		cfg_get_str(c, vals[5], "'state_directory'", &cfg->state_dir);
 	if (vals[6])
 		cfg_parse_http(c, vals[6], &cfg->http);
+	/* after the sites: windows name them */
+	if (cfg_alerting_maintenance(c, vals[9]))
+		cfg_parse_maintenance(c, cfg_alerting_maintenance(c, vals[9]), cfg);
 	cfg_check_concurrency(c, vals[7], vals[8] ? cfg_parse_isolation(c, vals[8], cfg) : NULL,
 			      cfg);
 }

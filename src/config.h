@@ -10,6 +10,9 @@ struct ping_settings {
 	double timeout_s;   /* wait for the last reply after the last request */
 };
 
+/* "90", "90s", "30m", "4h", "1h30m", "7d" -> seconds. 0, or -1 when malformed. */
+int config_parse_duration(const char *s, double *out);
+
 /* Seconds a ping step takes at most: (count - 1) * interval + timeout. */
 double ping_settings_budget(const struct ping_settings *p);
 
@@ -218,6 +221,24 @@ struct alerting_settings {
 	double retry_min_s;     /* webhooks: first retry delay, doubled up to retry_max; 30 */
 	double retry_max_s;     /* default 1800 */
 	double spool_max_age_s; /* undelivered longer: moved to dead/; default 7 d */
+	struct maintenance_window *maintenance;
+	size_t nmaintenance;
+};
+
+/* A maintenance window (alerting.maintenance): sites in it are tested and
+ * recorded but raise nothing. Either weekly (`every`) or once (`start`),
+ * both in wall-clock time of `timezone`. */
+struct maintenance_window {
+	char **sites;           /* the sites it covers; nsites 0: every site ("*") */
+	size_t nsites;
+	int weekdays;           /* every: bit d set for day d (0 = Sunday); 0: a start window */
+	int minute;             /* every: minute of the day it opens */
+	struct {                /* start: the wall-clock time it opens */
+		int year, mon, mday, hour, min;     /* mon 1..12 */
+	} start;
+	double duration_s;      /* > 0; at most 7 days for weekly ones */
+	char *timezone;         /* IANA name (Europe/Paris); NULL: epmon's local time */
+	int line;               /* of the window in the config, for messages */
 };
 
 struct config {

@@ -39,6 +39,7 @@ void cfg_alerting_free(struct alerting_settings *a)
 		free(a->webhooks[i].secret_file);
 	}
 	free(a->webhooks);
+	cfg_maintenance_free(a);
 }
 
 /* A value of [A-Za-z0-9_.-], 1..LABEL_VALUE_MAX long. */
@@ -255,14 +256,14 @@ static yaml_node_t *find_key(struct cfg_ctx *c, yaml_node_t *map, const char *ke
 }
 
 enum { K_FAILURE, K_SUCCESS, K_AM, K_HOOKS, K_RETRY_MIN, K_RETRY_MAX,
-       K_MAX_AGE, K_COUNT };
+       K_MAX_AGE, K_MAINTENANCE, K_COUNT };
 
 void cfg_parse_alerting(struct cfg_ctx *c, yaml_node_t *n, yaml_node_t *logging,
 			struct config *cfg)
 {
 	static const char *const known[] = { "failure_threshold",
 		"success_threshold", "alertmanager", "webhooks", "retry_min",
-		"retry_max", "spool_max_age", NULL };
+		"retry_max", "spool_max_age", "maintenance", NULL };
 	struct alerting_settings *a = &cfg->alerting;
 	yaml_node_t *keys[K_COUNT], *vals[K_COUNT], *dup;
 
@@ -294,4 +295,19 @@ void cfg_parse_alerting(struct cfg_ctx *c, yaml_node_t *n, yaml_node_t *logging,
 		cfg_error(c, vals[K_RETRY_MAX] ? vals[K_RETRY_MAX] : vals[K_RETRY_MIN],
 			  "alerting: retry_max (%g s) must not be less than retry_min "
 			  "(%g s)", a->retry_max_s, a->retry_min_s);
+}
+
+yaml_node_t *cfg_alerting_maintenance(struct cfg_ctx *c, yaml_node_t *n)
+{
+	yaml_node_t *v = NULL;
+
+	if (!n || n->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+	     p < n->data.mapping.pairs.top; p++) {
+		const char *k = cfg_scalar(cfg_node(c, p->key));
+		if (k && !strcmp(k, "maintenance"))
+			v = cfg_node(c, p->value);
+	}
+	return v;
 }

@@ -63,6 +63,11 @@ void cfg_alerting_defaults(struct alerting_settings *a);
 void cfg_parse_alerting(struct cfg_ctx *c, yaml_node_t *n, yaml_node_t *logging,
 			struct config *cfg);
 void cfg_alerting_free(struct alerting_settings *a);
+/* config_maintenance.c: alerting.maintenance (after the sites: it names them). */
+void cfg_parse_maintenance(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg);
+/* The maintenance node of an alerting map, or NULL. */
+yaml_node_t *cfg_alerting_maintenance(struct cfg_ctx *c, yaml_node_t *alerting);
+void cfg_maintenance_free(struct alerting_settings *a);
 /* probe_name: a label value, [A-Za-z0-9_.-], 1..63 characters. */
 void cfg_parse_probe_name(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg);
 

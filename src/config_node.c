@@ -382,6 +382,23 @@ static double parse_units(const char *s)
 	return total;
 }
 
+int config_parse_duration(const char *s, double *out)
+{
+	double v;
+
+	if (parse_decimal(s, &v) == 0) {
+		if (v < 0)
+			return -1;
+		*out = v;
+		return 0;
+	}
+	v = parse_units(s);
+	if (v < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int cfg_get_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what,
 		     int off_ok, double *out)
 {

@@ -43,8 +43,12 @@ struct cycle_work {
 
 static void record(struct cycle_work *w, size_t i)
 {
-	const struct site_result *res = &w->results[i];
+	struct site_result *res = &w->results[i];
+	const unsigned char *quiet = w->env->quiet;
 
+	if (quiet && quiet[w->sites[i] - w->cfg->sites])
+		site_result_note(res, "%s", quiet[w->sites[i] - w->cfg->sites] == 1 ?
+				 "maintenance" : "muted");
 	if (!res->ok)
 		log_warn(res->site, "FAIL at %s: %s", site_step_name(res->failed_step),
 			 res->detail);

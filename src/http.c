@@ -412,6 +412,12 @@ void http_server_update(struct http_server *s, const struct cycle_report *rep,
 		monitor_after_cycle(s->mon, rep, overruns, alerts, spooled);
 }
 
+void http_server_set_quiet(struct http_server *s, const unsigned char *quiet, size_t n)
+{
+	if (s)
+		monitor_set_quiet(s->mon, quiet, n);
+}
+
 void http_server_reload(struct http_server **sp, const struct config *cfg,
 			const char *version)
 {

@@ -36,6 +36,10 @@ void http_server_update(struct http_server *s, const struct cycle_report *rep,
 			unsigned long overruns, const struct alert_state *alerts,
 			size_t spooled);
 
+/* Before http_server_update: each site's maintenance/mute state
+ * (monitor_set_quiet). */
+void http_server_set_quiet(struct http_server *s, const unsigned char *quiet, size_t n);
+
 /* SIGHUP, after the new config is in force: sites follow the config; the
  * server restarts with the new http: map (password, certificate and key
  * are read again); an http: map removed stops it, one added starts it.

@@ -12,6 +12,8 @@
 #include "cycle.h"
 #include "http.h"
 #include "log.h"
+#include "maintenance.h"
+#include "mute_cli.h"
 #include "notify.h"
 #include "report.h"
 #include "results.h"
@@ -57,6 +59,9 @@ static void usage(FILE *out)
 		"  check-config [-c FILE]         validate the config; exit 0 valid, 2 invalid\n"
 		"  test-email [-c FILE]           send a test alert mail now, print the SMTP conversation;\n"
 		"                                 exit 0 accepted by the server, 1 not\n"
+		"  mute [-c FILE] SITE|all DURATION [--reason TEXT]\n"
+		"                                 raise no alert for SITE (tested and recorded) until then\n"
+		"  unmute [-c FILE] SITE|all      end a mute\n"
 		"  report [-c FILE] [--from DATE] [--to DATE] [--site NAME]... [--format text|csv|json]\n"
 		"                                 availability, outages, login time and RTT per site\n"
 		"                                 from the results CSV (default: the last 7 days)\n"
@@ -368,6 +373,7 @@ static int cmd_run(const char *path)
 	schedule_init(&sched, cfg->frequency_s, monotonic_s());
 	while (!stop_flag) {
 		struct cycle_report rep;
+		unsigned char *quiet;
 
 		sdnotify_watchdog(sd);
 		sleep_until(watchdog_wake(sd, sched.next_s), &unblocked);
@@ -383,10 +389,15 @@ static int cmd_run(const char *path)
 		}
 		if (monotonic_s() < sched.next_s)
 			continue;
+		quiet = calloc(cfg->nsites ? cfg->nsites : 1, 1);
+		if (alerts && quiet)
+			notifier_quiet(alerts, cfg, time(NULL), quiet);
+		env.quiet = quiet;
 		/* Signals stay deliverable during the cycle so SIGTERM aborts it. */
 		sigprocmask(SIG_SETMASK, &unblocked, NULL);
 		env.state_dir = cfg->state_dir;
 		cycle_run(cfg, NULL, 0, csv, &env, &rep);
+		env.quiet = NULL;
 		sigprocmask(SIG_BLOCK, &block, NULL);
 		cycles++;
 		if (rep.aborted) {
@@ -400,16 +411,18 @@ static int cmd_run(const char *path)
 		}
 		/* Rows are written: alert mails go to the spool, sent in background. */
 		if (alerts)
-			notifier_after_cycle(alerts, cfg, &rep);
+			notifier_after_cycle(alerts, cfg, &rep, quiet);
 		if (schedule_advance(&sched, monotonic_s()) && !rep.aborted) {
 			overruns++;
 			log_warn(NULL, "cycle %lu took %.3f s, longer than frequency %g s; "
 				 "next cycle starts now (%lu overrun(s) so far)",
 				 cycles, rep.duration_s, cfg->frequency_s, overruns);
 		}
+		http_server_set_quiet(web, quiet, quiet ? cfg->nsites : 0);
 		http_server_update(web, &rep, overruns, alerts ? notifier_alerts(alerts) : NULL,
 				   alerts ? notifier_spooled(alerts) : 0);
 		cycle_report_free(&rep);
+		free(quiet);
 	}
 	sdnotify_send(sd, "STOPPING=1");
 	log_info(NULL, "stopping on signal %d after %lu cycle(s)", (int)stop_signal, cycles);
@@ -447,6 +460,11 @@ int main(int argc, char **argv)
 		free(only);
 		return tunsetup_main(argc - 1, argv + 1);
 	}
+	/* the UTC offset of a maintenance window's time zone (maintenance.c) */
+	if (argc > 1 && strcmp(argv[1], "tz-offset") == 0) {
+		free(only);
+		return maintenance_tz_offset_main(argc, argv);
+	}
 	/* "+" : options may come before and after the command */
 	while (optind < argc) {
 		c = getopt_long(argc, argv, "+c:s:vqhV", opts, NULL);
@@ -461,6 +479,13 @@ int main(int argc, char **argv)
 			if (strcmp(command, "report") == 0) { /* has options of its own */
 				log_init(verbosity);
 				rc = report_cmd(path, only, nonly, argc - optind + 1, argv + optind - 1);
+				free(only);
+				return rc;
+			}
+			if (!strcmp(command, "mute") || !strcmp(command, "unmute")) {
+				log_init(verbosity);
+				rc = mute_cmd(path ? path : config_default_path(),
+					      argc - optind + 1, argv + optind - 1);
 				free(only);
 				return rc;
 			}

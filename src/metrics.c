@@ -164,6 +164,16 @@ static void write_site_state(const struct monitor_data *d, time_t now, FILE *out
 	for (size_t i = 0; i < d->nsites; i++)
 		series(out, "epmon_alert_active", d->sites[i].name, "",
 		       d->sites[i].alert_active);
+	head(out, "epmon_site_in_maintenance", "gauge",
+	     "1 while the site is in a maintenance window (tested, raises nothing).");
+	for (size_t i = 0; i < d->nsites; i++)
+		series(out, "epmon_site_in_maintenance", d->sites[i].name, "",
+		       d->sites[i].quiet == 1);
+	head(out, "epmon_site_muted", "gauge",
+	     "1 while the site is muted with epmon mute (tested, raises nothing).");
+	for (size_t i = 0; i < d->nsites; i++)
+		series(out, "epmon_site_muted", d->sites[i].name, "",
+		       d->sites[i].quiet == 2);
 	head(out, "epmon_last_run_timestamp_seconds", "gauge",
 	     "Start of the site's last test, seconds since the Unix epoch.");
 	for (size_t i = 0; i < d->nsites; i++) {

@@ -277,6 +277,14 @@ void monitor_after_cycle(struct monitor *m, const struct cycle_report *rep,
 	pthread_mutex_unlock(&m->lock);
 }
 
+void monitor_set_quiet(struct monitor *m, const unsigned char *quiet, size_t n)
+{
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < m->data.nsites; i++)
+		m->data.sites[i].quiet = quiet && i < n ? quiet[i] : 0;
+	pthread_mutex_unlock(&m->lock);
+}
+
 int monitor_reload(struct monitor *m, const struct config *cfg)
 {
 	struct monitor_site *fresh = calloc(cfg->nsites ? cfg->nsites : 1, sizeof(*fresh));

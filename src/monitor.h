@@ -39,6 +39,7 @@ struct monitor_hour {
 struct monitor_site {
 	char name[64];
 	int has_vpn, has_internal;  /* which steps the site has (config) */
+	int quiet;                  /* enum alert_quiet of the last cycle */
 	const char *vpn_client;     /* static strings; NULL without vpn */
 	const char *vpn_implementation;
 	int has_last;               /* a result is known (live or from the CSV) */
@@ -94,6 +95,10 @@ void monitor_after_cycle(struct monitor *m, const struct cycle_report *rep,
 /* SIGHUP: sites kept by name (with their history), new ones added, gone
  * ones dropped; frequency updated. -1 when out of memory (unchanged). */
 int monitor_reload(struct monitor *m, const struct config *cfg);
+
+/* The last cycle's maintenance/mute state of each site (enum alert_quiet),
+ * quiet[i] for the i-th site of the config in force. */
+void monitor_set_quiet(struct monitor *m, const unsigned char *quiet, size_t n);
 
 /* Calls fn with the data, under the lock: fn must be quick. */
 void monitor_read(struct monitor *m,

@@ -9,6 +9,7 @@
 #include "alertmanager.h"
 #include "log.h"
 #include "mail.h"
+#include "maintenance.h"
 #include "sender.h"
 #include "smtp.h"
 #include "spool.h"
@@ -31,6 +32,7 @@ struct notifier {
 	size_t nhooks;
 	struct spool *am_spool;     /* alerting.alertmanager; NULL without */
 	struct sender *am;
+	struct maint_clock *clock;  /* time zones of maintenance windows */
 	int curl_ready;
 	char hostname[256];
 	struct pending *pending;
@@ -182,7 +184,8 @@ struct notifier *notifier_new(const struct config *cfg)
 		snprintf(n->hostname, sizeof(n->hostname), "localhost");
 	n->state = alert_state_load(cfg->state_dir);
 	n->spool = spool_new(cfg->state_dir);
-	if (!n->state || !n->spool || alert_state_sync(n->state, cfg) < 0) {
+	n->clock = maint_clock_new();
+	if (!n->state || !n->spool || !n->clock || alert_state_sync(n->state, cfg) < 0) {
 		log_error(NULL, "out of memory loading the alert state");
 		notifier_free(n);
 		return NULL;
@@ -274,16 +277,30 @@ static void spool_event(struct notifier *n, const struct config *cfg,
 	keep_pending(n, ev->site.name, kind, text, len);
 }
 
+void notifier_quiet(struct notifier *n, const struct config *cfg, time_t now,
+		    unsigned char *quiet)
+{
+	struct mute *mutes;
+	size_t nmutes = mutes_load(cfg->state_dir, now, &mutes);
+
+	for (size_t i = 0; i < cfg->nsites; i++) {
+		const char *name = cfg->sites[i].name;
+		quiet[i] = maintenance_window_at(n->clock, cfg, name, now) ? QUIET_MAINTENANCE
+			: mute_find(mutes, nmutes, name) ? QUIET_MUTED : QUIET_NO;
+	}
+	free(mutes);
+}
+
 void notifier_after_cycle(struct notifier *n, const struct config *cfg,
-			  const struct cycle_report *rep)
+			  const struct cycle_report *rep, const unsigned char *quiet)
 {
 	struct alert_event *evs = NULL;
 	size_t nev = 0;
 	time_t now = time(NULL);
 	int mail = cfg->logging.smtp_server != NULL;
 
-	if (alert_update(n->state, cfg, rep->results, rep->nresults, now,
-			 &evs, &nev) < 0)
+	if (alert_update_quiet(n->state, cfg, rep->results, rep->nresults, now, quiet,
+			       &evs, &nev) < 0)
 		log_error(NULL, "out of memory updating the alert state");
 	if (mail && n->npending)
 		flush_pending(n, now);
@@ -357,6 +374,7 @@ void notifier_free(struct notifier *n)
 	free(n->pending);
 	spool_free(n->spool);
 	alert_state_free(n->state);
+	maint_clock_free(n->clock);
 	free(n);
 }
 

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 #include "alert.h"
 #include "config.h"
 #include "cycle.h"
@@ -23,10 +24,16 @@ struct notifier;
  * of memory. */
 struct notifier *notifier_new(const struct config *cfg);
 
+/* Before a cycle: per site of cfg (quiet[cfg->nsites]), whether it is in a
+ * maintenance window or muted at now (enum alert_quiet). */
+void notifier_quiet(struct notifier *n, const struct config *cfg, time_t now,
+		    unsigned char *quiet);
+
 /* After a cycle's rows are written: transitions -> mails in the spool ->
- * state saved -> sender woken. Never blocks on the network. */
+ * state saved -> sender woken. Never blocks on the network. quiet: as
+ * notifier_quiet gave it for the cycle (NULL: none). */
 void notifier_after_cycle(struct notifier *n, const struct config *cfg,
-			  const struct cycle_report *rep);
+			  const struct cycle_report *rep, const unsigned char *quiet);
 
 /* SIGHUP: keeps the state of sites that still exist, drops the others;
  * the sender uses the new SMTP settings from its next message. */

@@ -60,6 +60,10 @@ struct site_env {
 	 * as none has outlived site_worst_case_s(): the daemon pings systemd's
 	 * watchdog there, as a whole cycle may outlast it but a stuck site test
 	 * must not hide behind the pings. */
+	/* Per site of the config (its index), why it raises no alert this
+	 * cycle (enum alert_quiet: 0 none, 1 maintenance, 2 muted); the row's
+	 * detail says so. NULL: none. */
+	const unsigned char *quiet;
 	void (*heartbeat)(void *arg);
 	void *heartbeat_arg;
 	double heartbeat_every_s;

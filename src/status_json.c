@@ -114,6 +114,8 @@ static void site(FILE *out, const struct monitor_site *s, time_t now)
 	fprintf(out, ",\"logins_since_start\":%lu,\"stale_clients_killed_total\":%lu,"
 		"\"resolv_conf_repairs_total\":%lu", s->login_count, s->stale_killed,
 		s->resolv_repaired);
+	fprintf(out, ",\"in_maintenance\":%s,\"muted\":%s",
+		s->quiet == 1 ? "true" : "false", s->quiet == 2 ? "true" : "false");
 	if (s->has_vpn) {
 		fputs(",\"vpn\":{\"client\":", out);
 		json_string(out, s->vpn_client);

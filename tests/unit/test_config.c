@@ -313,6 +313,25 @@ static void alerting_errors(void **state)
 		     "failure_threshold: 2}\nalerting: {failure_threshold: 3}\n" SITE,
 		     "t.yml:3:31: ", "failure_threshold is set in alerting and in logging "
 		     "(line 2); keep one");
+	expect_error("frequency: 300\n" SITE "alerting:\n  maintenance:\n"
+		     "    - {sites: [paris], every: 'sun 25:00', duration: 2h}\n", "t.yml:7:31: ",
+		     "'every' in alerting.maintenance[1] must be [DAYS ]HH:MM");
+	expect_error("frequency: 300\n" SITE "alerting:\n  maintenance:\n"
+		     "    - {sites: [paris], every: 'sun 02:00', duration: 8d}\n", "t.yml:7:54: ",
+		     "must be more than 0 and at most 7d for a weekly window");
+	expect_error("frequency: 300\n" SITE "alerting:\n  maintenance:\n"
+		     "    - {sites: [lyon], start: 2026-12-24T22:00, duration: 3h}\n", "t.yml:7:15: ",
+		     "'sites' in alerting.maintenance[1]: no site is named 'lyon'");
+	expect_error("frequency: 300\n" SITE "alerting:\n  maintenance:\n"
+		     "    - {sites: '*', start: 2026-12-24T22:00, every: 'sun 02:00', "
+		     "duration: 3h}\n", "t.yml:7:7: ", "needs exactly one of 'every'");
+	expect_error("frequency: 300\n" SITE "alerting:\n  maintenance:\n"
+		     "    - {sites: '*', start: 2026-12-24T22:00, duration: 3h, "
+		     "timezone: Mars/Olympus}\n", "t.yml:7:69: ",
+		     "no time zone 'Mars/Olympus' in /usr/share/zoneinfo");
+	expect_error("frequency: 300\n" SITE "alerting:\n  maintenance:\n"
+		     "    - {sites: '*', start: 2026-13-24T22:00, duration: 3h}\n", "t.yml:7:27: ",
+		     "'start' in alerting.maintenance[1] must be YYYY-MM-DDTHH:MM");
 	expect_error("frequency: 300\nalerting: {success_threshold: 0}\n" SITE, "t.yml:2:31: ",
 		     "'success_threshold' in alerting");
 	expect_error("frequency: 300\nalerting: {retry_min: 1h, retry_max: 1m}\n" SITE,

@@ -213,7 +213,7 @@ static void families_grouped(void **state)
 		samples++;
 	}
 	print_message("%zu families, %zu samples\n", nseen, samples);
-	assert_int_equal(nseen, 18);
+	assert_int_equal(nseen, 20);
 	assert_true(samples > 50);
 	free(t);
 	monitor_free(m);
