@@ -192,8 +192,60 @@ static int pid_matches(long pid, const char *const *names, size_t nnames)
 	return name_matches(base ? base + 1 : exe, names, nnames);
 }
 
-size_t proc_find_by_name(const char *const *names, size_t nnames, pid_t *pids,
-			 size_t max)
+/* The last NUL-separated argument of /proc/PID/cmdline equals want. */
+static int last_arg_is(long pid, const char *want)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 1)
+		return 0;
+	buf[n] = 0;
+	if (buf[n - 1] == 0)
+		n--;
+	while (n > 0 && buf[n - 1] != 0)
+		n--;
+	return strcmp(buf + n, want) == 0;
+}
+
+/* A line of /proc/PID/mountinfo mounts on `point` a root whose path has
+ * `root` in it (the path is relative to its file system: /epmon/X when /run
+ * is a tmpfs, /run/epmon/X when it is a directory of /). */
+static int has_mount(long pid, const char *root, const char *point)
+{
+	char path[64], line[1024], r[512], m[512];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/mountinfo", pid);
+	if (!(f = fopen(path, "re")))
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %*s %*s %511s %511s", r, m) == 2 &&
+			strstr(r, root) && !strcmp(m, point);
+	fclose(f);
+	return found;
+}
+
+static int shows_mark(long pid, const struct proc_mark *mark)
+{
+	if (!mark)
+		return 1;
+	if (mark->last_arg && !last_arg_is(pid, mark->last_arg))
+		return 0;
+	if (mark->mount_root && !has_mount(pid, mark->mount_root, mark->mount_point))
+		return 0;
+	return 1;
+}
+
+size_t proc_find_by_name(const char *const *names, size_t nnames,
+			 const struct proc_mark *mark, pid_t *pids, size_t max)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
@@ -212,7 +264,8 @@ size_t proc_find_by_name(const char *const *names, size_t nnames, pid_t *pids,
 
 		if (*end || pid <= 0 || pid == self || !pid_matches(pid, names, nnames))
 			continue;
-		if (is_gone((pid_t)pid) || (self_ns[0] && !same_netns(pid, self_ns)))
+		if (is_gone((pid_t)pid) || (self_ns[0] && !same_netns(pid, self_ns)) ||
+		    !shows_mark(pid, mark))
 			continue;
 		pids[found++] = (pid_t)pid;
 	}
@@ -247,11 +300,11 @@ int proc_stop_pid(pid_t pid, int first_signal, double timeout_s)
 	return wait_gone(pid, 2.0) ? 0 : -1;
 }
 
-int proc_kill_stale(const char *const *names, size_t nnames, double timeout_s,
-		    const char *site)
+int proc_kill_stale(const char *const *names, size_t nnames,
+		    const struct proc_mark *mark, double timeout_s, const char *site)
 {
 	pid_t pids[64];
-	size_t n = proc_find_by_name(names, nnames, pids, 64);
+	size_t n = proc_find_by_name(names, nnames, mark, pids, 64);
 
 	for (size_t i = 0; i < n; i++) {
 		int rc = proc_stop_pid(pids[i], SIGINT, timeout_s);

@@ -101,11 +101,15 @@ _Static_assert(N(openvpn_failed) == N(openvpn_why), "one meaning per openvpn pat
 _Static_assert(N(wireguard_failed) == N(wireguard_why), "one meaning per wireguard pattern");
 _Static_assert(N(ipsec_failed) == N(ipsec_why), "one meaning per ipsec pattern");
 
+static const char *const wireguard_names[] = { "wireguard-go" };
+static const char *const ipsec_names[] = { "charon" };
+
 void profile_process_names(const struct site *site, const char *const **names,
-			   size_t *n)
+			   size_t *n, struct proc_mark *mark)
 {
 	const struct vpn_settings *v = &site->vpn;
 
+	memset(mark, 0, sizeof(*mark));
 	if (v->has_process_names) {
 		*names = (const char *const *)v->process_names;
 		*n = v->nprocess_names;
@@ -115,6 +119,17 @@ void profile_process_names(const struct site *site, const char *const **names,
 	case VPN_STARTCT: *names = startct_names; *n = N(startct_names); return;
 	case VPN_OPENCONNECT: *names = openconnect_names; *n = N(openconnect_names); return;
 	case VPN_OPENVPN: *names = openvpn_names; *n = N(openvpn_names); return;
+	case VPN_WIREGUARD:
+		*names = wireguard_names;
+		*n = N(wireguard_names);
+		mark->last_arg = v->interface ? v->interface : "epmon0";
+		return;
+	case VPN_IPSEC:
+		*names = ipsec_names;
+		*n = N(ipsec_names);
+		mark->mount_root = "/epmon/";
+		mark->mount_point = "/run";
+		return;
 	default: *names = NULL; *n = 0; return;
 	}
 }
@@ -264,7 +279,7 @@ int profile_build(const struct site *site, const char *password,
 		 v->interface ? v->interface :
 		 (v->client == VPN_OPENCONNECT || v->client == VPN_OPENVPN ||
 		  v->client == VPN_WIREGUARD) ? "epmon0" :
-		 v->client == VPN_IPSEC ? "ipsec0" : "");
+		 "");   /* ipsec: kernel-libipsec takes the first free ipsecN */
 	/* no password (NULL: the site sets neither password_file nor
 	 * password_env; "": an empty one): a certificate-only login */
 	if (v->client == VPN_OPENVPN && password && *password &&
@@ -352,7 +367,7 @@ int profile_build(const struct site *site, const char *password,
 		p->owned_steps = own;
 		p->steps = own;
 	}
-	profile_process_names(site, &p->process_names, &p->nprocess_names);
+	profile_process_names(site, &p->process_names, &p->nprocess_names, &p->stale_mark);
 	p->stop_command = v->stop_command;
 	return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include "config.h"
+#include "vpn/proc.h"
 
 #define PROFILE_MAX_ARGS 64
 
@@ -19,6 +20,7 @@ struct vpn_profile {
 	const char *const *failed_why;      /* per failed pattern, human words; may be NULL */
 	const char *const *process_names;
 	size_t nprocess_names;
+	struct proc_mark stale_mark;        /* what a stale one must show besides its name */
 	const char *stop_command;
 	char interface[16];                 /* tunnel device the client is told to use; "" unknown */
 	int password_on_stdin;              /* the password is written to the pty at start */
@@ -35,8 +37,11 @@ int profile_build(const struct site *site, const char *password,
 		  char *err, size_t errlen);
 void profile_free(struct vpn_profile *p);
 
-/* The stale-client process names of a site (profile default or override). */
+/* The stale-client process names of a site (profile default or override)
+ * and, for the defaults of clients a host also runs for itself (wireguard-go,
+ * charon), the mark of epmon's own: wireguard-go's last argument is the
+ * site's interface, charon has an /run/epmon/... directory bound on /run. */
 void profile_process_names(const struct site *site, const char *const **names,
-			   size_t *n);
+			   size_t *n, struct proc_mark *mark);
 
 #endif

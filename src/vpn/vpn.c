@@ -33,6 +33,7 @@ struct vpn_tunnel {
 	struct route_list routes_before;
 	struct resolv_copy resolv_before;
 	char interface[IF_NAMESIZE];    /* the tunnel device, once known */
+	int interface_existed;          /* the profile's device was there before the client */
 	int events_fd;
 	/* the session reads these until session_free: they live here */
 	struct session_spec spec;
@@ -120,14 +121,16 @@ void vpn_prepare(const struct site *site, const struct site_env *env,
 		 struct site_result *out)
 {
 	const char *const *names;
+	struct proc_mark mark;
 	size_t n;
 	int killed;
 
 	/* a fresh namespace has no stale client and its own resolv.conf */
 	if (env->isolation)
 		return;
-	profile_process_names(site, &names, &n);
-	killed = n ? proc_kill_stale(names, n, site->vpn.teardown_timeout_s, site->name) : 0;
+	profile_process_names(site, &names, &n, &mark);
+	killed = n ? proc_kill_stale(names, n, &mark, site->vpn.teardown_timeout_s,
+				     site->name) : 0;
 	if (killed > 0) {
 		out->stale_killed += killed;
 		site_result_note(out, "stopped %d stale client process(es) before the test", killed);
@@ -567,6 +570,9 @@ int vpn_up(const struct site *site, const struct site_env *env,
 	if (env->isolation && enter_namespace(t, out) < 0)
 		return -1;
 	before = if_nameindex();
+	/* someone else's device of that name is never deleted at teardown */
+	t->interface_existed = t->profile.interface[0] &&
+			       if_nametoindex(t->profile.interface) != 0;
 	t->events_fd = nl_events_open();
 
 	spec = &t->spec;
@@ -667,12 +673,16 @@ static int verify_and_repair(struct vpn_tunnel *t, struct site_result *out)
 	int rc = 0, killed;
 
 	killed = t->profile.nprocess_names ?
-		proc_kill_stale(t->profile.process_names, t->profile.nprocess_names, 2.0, site) : 0;
+		proc_kill_stale(t->profile.process_names, t->profile.nprocess_names,
+				&t->profile.stale_mark, 2.0, site) : 0;
 	if (killed > 0) {
 		out->stale_killed += killed;
 		site_result_note(out, "teardown: stopped %d leftover client process(es)", killed);
 	}
-	if (ifname[0] && !wait_link_gone(ifname, 1.0)) {
+	if (ifname[0] && t->interface_existed) {
+		site_result_note(out, "interface %s existed before the client started: "
+				 "left as it was", ifname);
+	} else if (ifname[0] && !wait_link_gone(ifname, 1.0)) {
 		if (nl_link_delete(ifname) == 0 && wait_link_gone(ifname, 1.0)) {
 			log_warn(site, "tunnel interface %s was left behind; deleted", ifname);
 			site_result_note(out, "teardown: deleted leftover interface %s", ifname);

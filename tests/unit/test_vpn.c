@@ -360,19 +360,27 @@ static void stale_process_found_by_exact_name_and_stopped(void **state)
 		_exit(127);
 	}
 	for (int i = 0; i < 200; i++) {   /* until exec has renamed it */
-		n = proc_find_by_name(names, 1, found, 8);
+		n = proc_find_by_name(names, 1, NULL, found, 8);
 		if (n)
 			break;
 		usleep(5000);
 	}
 	assert_int_equal(n, 1);
 	assert_int_equal(found[0], pid);
-	assert_int_equal(proc_find_by_name(partial, 1, found, 8), 0);
+	assert_int_equal(proc_find_by_name(partial, 1, NULL, found, 8), 0);
+	{
+		/* the marks of epmon's own clients: the last argument, a mount */
+		struct proc_mark last = { .last_arg = "30" }, other = { .last_arg = "3" };
+		struct proc_mark mount = { .mount_root = "/epmon/", .mount_point = "/run" };
+		assert_int_equal(proc_find_by_name(names, 1, &last, found, 8), 1);
+		assert_int_equal(proc_find_by_name(names, 1, &other, found, 8), 0);
+		assert_int_equal(proc_find_by_name(names, 1, &mount, found, 8), 0);
+	}
 	assert_int_equal(proc_stop_pid(pid, SIGINT, 1.0), 0);
 	/* gone and reaped: proc_stop_pid reaps a child of ours */
 	assert_int_equal(kill(pid, 0), -1);
 	(void)status;
-	assert_int_equal(proc_find_by_name(names, 1, found, 8), 0);
+	assert_int_equal(proc_find_by_name(names, 1, NULL, found, 8), 0);
 }
 
 static void proc_run_reports_exit_status(void **state)
