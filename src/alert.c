@@ -29,6 +29,20 @@ const char *alert_kind_name(enum alert_kind k)
 	case ALERT_DOWN: return "DOWN";
 	case ALERT_REMINDER: return "REMINDER";
 	case ALERT_UP: return "UP";
+	case ALERT_DEGRADED: return "DEGRADED";
+	case ALERT_UNDEGRADED: return "UNDEGRADED";
+	}
+	return "unknown";
+}
+
+const char *alert_kind_word(enum alert_kind k)
+{
+	switch (k) {
+	case ALERT_DOWN: return "down";
+	case ALERT_REMINDER: return "reminder";
+	case ALERT_UP: return "up";
+	case ALERT_DEGRADED: return "degraded";
+	case ALERT_UNDEGRADED: return "undegraded";
 	}
 	return "unknown";
 }
@@ -227,6 +241,29 @@ int alert_update_quiet(struct alert_state *st, const struct config *cfg,
 	*events = evs;
 	*nevents = count;
 	return 0;
+}
+
+int alert_judge_degraded(struct alert_state *st, const char *site, int slow,
+			 const char *figures, int quiet, time_t now,
+			 struct alert_event *ev)
+{
+	struct alert_site *s = find(st, site);
+
+	if (!s)
+		return 0;
+	snprintf(s->degraded_figures, sizeof(s->degraded_figures), "%s", figures);
+	if (slow == s->degraded || (slow && quiet))
+		return 0;
+	s->degraded = slow;
+	if (slow) {
+		s->degraded_at = now;
+	} else {
+		s->undegraded_at = now;
+		s->undegraded_started_at = s->degraded_at;
+	}
+	add_event(ev, slow ? ALERT_DEGRADED : ALERT_UNDEGRADED, now, s);
+	snprintf(ev->figures, sizeof(ev->figures), "%s", figures);
+	return 1;
 }
 
 void alert_set_down_id(struct alert_state *st, const char *site, const char *id)

@@ -47,20 +47,28 @@ struct alert_site {
 	time_t resolved_at;         /* the last outage's end (RECOVERED); 0: none */
 	time_t resolved_started_at; /* ... and its alerted_at */
 	enum site_step down_step;   /* the failed step at DOWN: the outage's label */
+	int degraded;               /* DEGRADED sent, UNDEGRADED not yet */
+	time_t degraded_at;         /* when it was sent (0: never) */
+	time_t undegraded_at;       /* the last UNDEGRADED; 0: none */
+	time_t undegraded_started_at; /* ... and its degraded_at */
+	char degraded_figures[200]; /* the figures of the last judgement */
 	char down_id[192];          /* Message-ID of the DOWN mail, threads the others */
 	struct alert_sample history[ALERT_HISTORY]; /* oldest first */
 	size_t nhistory;
 };
 
-enum alert_kind { ALERT_DOWN = 0, ALERT_REMINDER, ALERT_UP };
+enum alert_kind { ALERT_DOWN = 0, ALERT_REMINDER, ALERT_UP, ALERT_DEGRADED,
+	ALERT_UNDEGRADED };
 
-const char *alert_kind_name(enum alert_kind k); /* "DOWN", "REMINDER", "UP" */
+const char *alert_kind_name(enum alert_kind k); /* "DOWN", "REMINDER", "UP", ... */
+const char *alert_kind_word(enum alert_kind k); /* "down", "reminder", "up", ... */
 
 /* A mail that is due: the site as it was at the transition. */
 struct alert_event {
 	enum alert_kind kind;
 	time_t at;                  /* the clock of alert_update */
 	double outage_s;            /* UP: first failed test -> first good test */
+	char figures[200];          /* (UN)DEGRADED: "login p95 3.8 s over the last 1 h, baseline 1.1 s" */
 	struct alert_site site;     /* copy; history includes the triggering result */
 };
 
@@ -92,6 +100,13 @@ int alert_update_quiet(struct alert_state *st, const struct config *cfg,
 		       const struct site_result *results, size_t n, time_t now,
 		       const unsigned char *quiet, struct alert_event **events,
 		       size_t *nevents);
+
+/* The degradation judgement of a passing site (degraded.h): 1 slow, 0 not;
+ * figures say why. Returns 1 with *ev set when it changes what was said
+ * (DEGRADED; UNDEGRADED), else 0; a quiet site is never made DEGRADED. */
+int alert_judge_degraded(struct alert_state *st, const char *site, int slow,
+			 const char *figures, int quiet, time_t now,
+			 struct alert_event *ev);
 
 /* Remembers the Message-ID of a site's DOWN mail (In-Reply-To of the rest). */
 void alert_set_down_id(struct alert_state *st, const char *site, const char *id);

@@ -2,7 +2,9 @@
  *   site NAME STATUS FAILURES FAILING_SINCE ALERTED_AT LAST_MAIL_AT REMINDERS DOWN_ID
  *   sample NAME AT OK STEP EXTERNAL_MS LOGIN_MS INTERNAL_MS DETAIL
  *   outage NAME SUCCESSES RECOVER_SINCE RESOLVED_AT RESOLVED_STARTED_AT DOWN_STEP
- * (outage came later: a file without it reads as no streak, no past outage)
+ *   degraded NAME ACTIVE DEGRADED_AT UNDEGRADED_AT UNDEGRADED_STARTED_AT FIGURES
+ * (outage and degraded came later: a file without them reads as no streak,
+ * no past outage, not degraded)
  * Text fields are %XX-escaped (space, %, control bytes) and "-" when empty:
  * a human can read it, and a partial or foreign line is easy to reject. */
 #include "alert.h"
@@ -68,6 +70,13 @@ static void put_site(FILE *f, const struct alert_site *s)
 			(long long)s->recover_since, (long long)s->resolved_at,
 			(long long)s->resolved_started_at,
 			s->down_step ? site_step_name(s->down_step) : "-");
+	if (s->degraded || s->degraded_at || s->undegraded_at) {
+		fprintf(f, "degraded %s %d %lld %lld %lld ", s->name, s->degraded,
+			(long long)s->degraded_at, (long long)s->undegraded_at,
+			(long long)s->undegraded_started_at);
+		put_text(f, s->degraded_figures);
+		fputc('\n', f);
+	}
 	for (size_t i = 0; i < s->nhistory; i++) {
 		const struct alert_sample *x = &s->history[i];
 		fprintf(f, "sample %s %lld %d %s %.3f %.3f %.3f ", s->name,
@@ -203,6 +212,21 @@ static int load_outage(struct alert_state *st, char **f)
 	return 0;
 }
 
+static int load_degraded(struct alert_state *st, char **f)
+{
+	struct alert_site *s = alert_state_add(st, f[1]);
+
+	if (!s)
+		return -1;
+	s->degraded = atoi(f[2]) != 0;
+	s->degraded_at = (time_t)strtoll(f[3], NULL, 10);
+	s->undegraded_at = (time_t)strtoll(f[4], NULL, 10);
+	s->undegraded_started_at = (time_t)strtoll(f[5], NULL, 10);
+	get_text(f[6]);
+	utf8_copy(s->degraded_figures, sizeof(s->degraded_figures), f[6]);
+	return 0;
+}
+
 static int load_sample(struct alert_state *st, char **f)
 {
 	struct alert_sample x = { 0 };
@@ -256,6 +280,8 @@ struct alert_state *alert_state_load(const char *dir)
 			bad = load_sample(st, f);
 		else if (n == 7 && !strcmp(f[0], "outage"))
 			bad = load_outage(st, f);
+		else if (n == 7 && !strcmp(f[0], "degraded"))
+			bad = load_degraded(st, f);
 		else
 			bad = -1;
 		if (bad)

@@ -29,30 +29,35 @@ static const struct alert_sample *last_sample(const struct alert_site *s)
 	return s->nhistory ? &s->history[s->nhistory - 1] : NULL;
 }
 
-/* One alert of site s: firing until `ends`. */
+/* What one alert says besides its site and times. */
+struct am_alert {
+	const char *name;       /* alertname */
+	const char *severity;
+	const char *step;       /* failed_step label; NULL: none */
+	const char *summary;
+	const char *detail;     /* may be empty */
+};
+
+/* One alert of site s, firing from starts until ends. */
 static void one(FILE *f, const struct config *cfg, const struct alert_site *s,
-		time_t starts, time_t ends, int first)
+		const struct am_alert *al, time_t starts, time_t ends, int first)
 {
 	const struct site *site = config_find_site(cfg, s->name);
-	const struct alert_sample *x = last_sample(s);
-	const char *step = s->down_step ? site_step_name(s->down_step) : "test";
-	char summary[256];
 
-	fputs(first ? "{\"labels\":{\"alertname\":\"EpmonSiteDown\"" :
-	      ",{\"labels\":{\"alertname\":\"EpmonSiteDown\"", f);
+	fputs(first ? "{\"labels\":{\"alertname\":" : ",{\"labels\":{\"alertname\":", f);
+	json_string(f, al->name);
 	label(f, "site", s->name);
 	label(f, "probe", cfg->probe_name);
-	label(f, "failed_step", step);
-	label(f, "severity", "critical");
+	if (al->step)
+		label(f, "failed_step", al->step);
+	label(f, "severity", al->severity);
 	for (size_t i = 0; i < cfg->alerting.nam_labels; i++)
 		label(f, cfg->alerting.am_labels[i].name, cfg->alerting.am_labels[i].value);
-	snprintf(summary, sizeof(summary), "%s is down from probe %s: %s failed",
-		 s->name, cfg->probe_name, step);
 	fputs("},\"annotations\":{\"summary\":", f);
-	json_string(f, summary);
-	if (x && x->detail[0]) {
+	json_string(f, al->summary);
+	if (al->detail[0]) {
 		fputs(",\"detail\":", f);
-		json_string(f, x->detail);
+		json_string(f, al->detail);
 	}
 	if (site && site->vpn.client != VPN_NONE && site->vpn.gateway) {
 		fputs(",\"gateway\":", f);
@@ -63,6 +68,34 @@ static void one(FILE *f, const struct config *cfg, const struct alert_site *s,
 	fputs(",\"endsAt\":", f);
 	json_time_utc(f, ends);
 	fputc('}', f);
+}
+
+/* The site's alerts (down, degraded), firing or recently resolved; the
+ * number written. */
+static size_t site_alerts(FILE *f, const struct config *cfg, const struct alert_site *s,
+			  time_t now, size_t n)
+{
+	const struct alert_sample *x = last_sample(s);
+	const char *step = s->down_step ? site_step_name(s->down_step) : "test";
+	char down[256], slow[320];
+	struct am_alert d = { "EpmonSiteDown", "critical", step, down, x ? x->detail : "" };
+	struct am_alert g = { "EpmonSiteDegraded", "warning", NULL, slow, "" };
+	time_t ahead = now + (time_t)ends_ahead_s(cfg);
+	size_t before = n;
+
+	snprintf(down, sizeof(down), "%s is down from probe %s: %s failed", s->name,
+		 cfg->probe_name, step);
+	snprintf(slow, sizeof(slow), "%s is slow from probe %s: %s", s->name,
+		 cfg->probe_name, s->degraded_figures);
+	if (s->status == ALERT_ALERTED)
+		one(f, cfg, s, &d, s->alerted_at, ahead, n++ == 0);
+	else if (s->resolved_at && difftime(now, s->resolved_at) < ALERTMANAGER_RESOLVED_S)
+		one(f, cfg, s, &d, s->resolved_started_at, s->resolved_at, n++ == 0);
+	if (s->degraded)
+		one(f, cfg, s, &g, s->degraded_at, ahead, n++ == 0);
+	else if (s->undegraded_at && difftime(now, s->undegraded_at) < ALERTMANAGER_RESOLVED_S)
+		one(f, cfg, s, &g, s->undegraded_started_at, s->undegraded_at, n++ == 0);
+	return n - before;
 }
 
 char *alertmanager_compose(const struct alert_state *st, const struct config *cfg,
@@ -81,12 +114,8 @@ char *alertmanager_compose(const struct alert_state *st, const struct config *cf
 	for (size_t i = 0; i < alert_count(st); i++) {
 		const struct alert_site *s = alert_at(st, i);
 
-		if (!config_find_site(cfg, s->name))
-			continue;
-		if (s->status == ALERT_ALERTED)
-			one(f, cfg, s, s->alerted_at, now + (time_t)ends_ahead_s(cfg), n++ == 0);
-		else if (s->resolved_at && difftime(now, s->resolved_at) < ALERTMANAGER_RESOLVED_S)
-			one(f, cfg, s, s->resolved_started_at, s->resolved_at, n++ == 0);
+		if (config_find_site(cfg, s->name))
+			n += site_alerts(f, cfg, s, now, n);
 	}
 	fputs("]\n", f);
 	if (fclose(f) != 0) {

@@ -223,6 +223,15 @@ struct alerting_settings {
 	double spool_max_age_s; /* undelivered longer: moved to dead/; default 7 d */
 	struct maintenance_window *maintenance;
 	size_t nmaintenance;
+	/* alerting.degraded: a passing site slow against its own history */
+	int degraded;           /* the map is present: judged after each cycle */
+	double login_factor;    /* login p95 of window > factor x baseline p95; 0: off; 2 */
+	double rtt_factor;      /* internal RTT median, same; 0: off; 3 */
+	double login_floor_ms;  /* and at least this much above it; 250 */
+	double rtt_floor_ms;    /* 5 */
+	double window_s;        /* the recent period judged; 1 h */
+	double baseline_s;      /* the history it is judged against (from the CSV); 7 d */
+	int min_samples;        /* in the window (and 10 x in the baseline); 3 */
 };
 
 /* A maintenance window (alerting.maintenance): sites in it are tested and

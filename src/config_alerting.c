@@ -20,6 +20,13 @@ const char *webhook_format_name(enum webhook_format f)
 
 void cfg_alerting_defaults(struct alerting_settings *a)
 {
+	a->login_factor = 2;
+	a->rtt_factor = 3;
+	a->login_floor_ms = 250;
+	a->rtt_floor_ms = 5;
+	a->window_s = 3600;
+	a->baseline_s = 7 * 86400;
+	a->min_samples = 3;
 	a->am_timeout_s = 10;
 	a->retry_min_s = 30;
 	a->retry_max_s = 1800;
@@ -255,15 +262,66 @@ static yaml_node_t *find_key(struct cfg_ctx *c, yaml_node_t *map, const char *ke
 	return NULL;
 }
 
+/* A factor: 0 (off) or more than 1. */
+static void factor(struct cfg_ctx *c, yaml_node_t *n, const char *what, double *out)
+{
+	double v;
+
+	if (cfg_get_num(c, n, what, &v) < 0)
+		return;
+	if (v != 0 && v <= 1)
+		cfg_error(c, n, "%s must be more than 1 (or 0: off), got %s", what,
+			  cfg_scalar(n));
+	else
+		*out = v;
+}
+
+static void parse_degraded(struct cfg_ctx *c, yaml_node_t *n, struct alerting_settings *a)
+{
+	static const char *const known[] = { "login_factor", "rtt_factor",
+		"login_floor_ms", "rtt_floor_ms", "window", "baseline", "min_samples", NULL };
+	enum { LF, RF, LFL, RFL, WIN, BASE, MIN, N };
+	yaml_node_t *keys[N], *vals[N];
+	double ms;
+
+	if (cfg_map(c, n, "alerting.degraded", known, keys, vals) < 0)
+		return;
+	a->degraded = 1;
+	if (vals[LF])
+		factor(c, vals[LF], "'login_factor' in alerting.degraded", &a->login_factor);
+	if (vals[RF])
+		factor(c, vals[RF], "'rtt_factor' in alerting.degraded", &a->rtt_factor);
+	if (vals[LFL] && cfg_get_num(c, vals[LFL], "'login_floor_ms' in alerting.degraded",
+				     &ms) == 0)
+		a->login_floor_ms = ms < 0 ? 0 : ms;
+	if (vals[RFL] && cfg_get_num(c, vals[RFL], "'rtt_floor_ms' in alerting.degraded",
+				     &ms) == 0)
+		a->rtt_floor_ms = ms < 0 ? 0 : ms;
+	if (vals[WIN])
+		positive(c, vals[WIN], "'window' in alerting.degraded", &a->window_s);
+	if (vals[BASE])
+		positive(c, vals[BASE], "'baseline' in alerting.degraded", &a->baseline_s);
+	if (vals[MIN])
+		cfg_get_int(c, vals[MIN], "'min_samples' in alerting.degraded", 1, 100000,
+			    &a->min_samples);
+	if (a->baseline_s <= a->window_s)
+		cfg_error(c, vals[BASE] ? vals[BASE] : n, "alerting.degraded: baseline "
+			  "(%g s) must be longer than window (%g s)", a->baseline_s,
+			  a->window_s);
+	if (a->login_factor == 0 && a->rtt_factor == 0)
+		cfg_warn(c, n, "alerting.degraded: login_factor and rtt_factor are both "
+			 "0: nothing is judged");
+}
+
 enum { K_FAILURE, K_SUCCESS, K_AM, K_HOOKS, K_RETRY_MIN, K_RETRY_MAX,
-       K_MAX_AGE, K_MAINTENANCE, K_COUNT };
+       K_MAX_AGE, K_MAINTENANCE, K_DEGRADED, K_COUNT };
 
 void cfg_parse_alerting(struct cfg_ctx *c, yaml_node_t *n, yaml_node_t *logging,
 			struct config *cfg)
 {
 	static const char *const known[] = { "failure_threshold",
 		"success_threshold", "alertmanager", "webhooks", "retry_min",
-		"retry_max", "spool_max_age", "maintenance", NULL };
+		"retry_max", "spool_max_age", "maintenance", "degraded", NULL };
 	struct alerting_settings *a = &cfg->alerting;
 	yaml_node_t *keys[K_COUNT], *vals[K_COUNT], *dup;
 
@@ -284,6 +342,8 @@ void cfg_parse_alerting(struct cfg_ctx *c, yaml_node_t *n, yaml_node_t *logging,
 		parse_alertmanager(c, vals[K_AM], a);
 	if (vals[K_HOOKS])
 		parse_webhooks(c, vals[K_HOOKS], a);
+	if (vals[K_DEGRADED])
+		parse_degraded(c, vals[K_DEGRADED], a);
 	if (vals[K_RETRY_MIN])
 		positive(c, vals[K_RETRY_MIN], "'retry_min' in alerting", &a->retry_min_s);
 	if (vals[K_RETRY_MAX])

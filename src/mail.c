@@ -87,6 +87,11 @@ void mail_subject(const struct alert_event *ev, char *buf, size_t len)
 	    utf8_copy(detail, SUBJECT_DETAIL_MAX + 1, x->detail))
 		strcat(detail, "...");
 	utf8_clean_line(detail);
+	if (ev->kind == ALERT_DEGRADED || ev->kind == ALERT_UNDEGRADED) {
+		snprintf(buf, len, "[epmon] %s %s: %s", ev->kind == ALERT_DEGRADED ?
+			 "DEGRADED" : "NOT DEGRADED", s->name, ev->figures);
+		return;
+	}
 	if (ev->kind == ALERT_UP) {
 		mail_duration(ev->outage_s, dur, sizeof(dur));
 		snprintf(buf, len, "[epmon] UP %s after %s", s->name, dur);
@@ -341,6 +346,21 @@ static void put_body(FILE *f, const struct alert_event *ev,
 	if (x)
 		memcpy(detail, x->detail, sizeof(detail));
 	utf8_clean_line(detail);
+	if (ev->kind == ALERT_DEGRADED || ev->kind == ALERT_UNDEGRADED) {
+		line(f, "Site %s %s: %s.", s->name, ev->kind == ALERT_DEGRADED ?
+		     "passes but is slower than usual" : "is back to its usual speed",
+		     ev->figures);
+		line(f, "%s", "");
+		line(f, "Site:           %s", s->name);
+		put_site(f, site);
+		line(f, "Probe host:     %s", hostname);
+		line(f, "%s", "");
+		put_history(f, s);
+		line(f, "%s", "");
+		line(f, "-- ");
+		line(f, "epmon %s on %s", EPMON_VERSION, hostname);
+		return;
+	}
 	if (ev->kind == ALERT_UP) {
 		mail_duration(ev->outage_s, dur, sizeof(dur));
 		line(f, "Site %s is UP again after %s (%d failed cycle%s).", s->name,
@@ -404,13 +424,11 @@ char *mail_compose(const struct alert_event *ev, const struct site *site,
 		return NULL;
 	}
 	utf8_clean_line(host);
-	snprintf(what, sizeof(what), "%s.%s", ev->site.name,
-		 ev->kind == ALERT_UP ? "up" : ev->kind == ALERT_DOWN ? "down"
-								      : "reminder");
+	snprintf(what, sizeof(what), "%s.%s", ev->site.name, alert_kind_word(ev->kind));
 	make_id(what, host, now, msgid);
 	mail_subject(ev, subject, sizeof(subject));
-	put_headers(f, smtp, subject, msgid,
-		    ev->kind == ALERT_DOWN ? NULL : ev->site.down_id, now);
+	put_headers(f, smtp, subject, msgid, ev->kind == ALERT_UP ||
+		    ev->kind == ALERT_REMINDER ? ev->site.down_id : NULL, now);
 	put_body(f, ev, site, host);
 	free(host);
 	return finish(f, &buf, &size, len);

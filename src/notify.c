@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "alertmanager.h"
+#include "degraded.h"
 #include "log.h"
 #include "mail.h"
 #include "maintenance.h"
@@ -33,6 +34,7 @@ struct notifier {
 	struct spool *am_spool;     /* alerting.alertmanager; NULL without */
 	struct sender *am;
 	struct maint_clock *clock;  /* time zones of maintenance windows */
+	struct degraded *degraded;  /* good results of the baseline; NULL: not judged */
 	int curl_ready;
 	char hostname[256];
 	struct pending *pending;
@@ -66,7 +68,55 @@ static struct sender *mail_sender_start(const struct notifier *n,
 
 static const char *kind_file_name(enum alert_kind k)
 {
-	return k == ALERT_DOWN ? "down" : k == ALERT_UP ? "up" : "reminder";
+	return alert_kind_word(k);
+}
+
+/* alerting.degraded: the baseline from the results CSV. */
+static void degraded_start(struct notifier *n, const struct config *cfg)
+{
+	double t0 = (double)clock();
+	long rows;
+
+	degraded_free(n->degraded);
+	n->degraded = NULL;
+	if (!cfg->alerting.degraded || !(n->degraded = degraded_new()))
+		return;
+	rows = degraded_load(n->degraded, &cfg->alerting, cfg->results_dir, time(NULL));
+	if (rows < 0)
+		log_warn(NULL, "degraded: cannot read the results in %s: no history yet",
+			 cfg->results_dir);
+	else
+		log_info(NULL, "degraded: %ld good result(s) of the last %g h as the baseline "
+			 "(%.0f ms of CPU)", rows, cfg->alerting.baseline_s / 3600,
+			 ((double)clock() - t0) * 1000 / CLOCKS_PER_SEC);
+}
+
+/* The DEGRADED / UNDEGRADED events of this cycle's good results, appended
+ * to *evs (which has room for *nev + rep->nresults). */
+static void judge_degraded(struct notifier *n, const struct config *cfg,
+			   const struct cycle_report *rep, const unsigned char *quiet,
+			   time_t now, struct alert_event *evs, size_t *nev)
+{
+	for (size_t i = 0; i < rep->nresults; i++)
+		if (degraded_add(n->degraded, &cfg->alerting, &rep->results[i]) < 0)
+			log_error(NULL, "out of memory keeping the degraded baseline");
+	for (size_t i = 0; i < rep->nresults; i++) {
+		const struct site_result *r = &rep->results[i];
+		const struct alert_site *a = alert_find(n->state, r->site);
+		const struct site *site = config_find_site(cfg, r->site);
+		char figures[200];
+		int slow;
+
+		/* a failing or down site is the other machine's business */
+		if (!r->ok || !a || !site || a->status == ALERT_ALERTED)
+			continue;
+		slow = degraded_judge(n->degraded, &cfg->alerting, r->site, now, figures,
+				      sizeof(figures));
+		if (slow >= 0 &&
+		    alert_judge_degraded(n->state, r->site, slow, figures,
+					 quiet && quiet[site - cfg->sites], now, &evs[*nev]))
+			(*nev)++;
+	}
 }
 
 static void sinks_stop(struct notifier *n)
@@ -203,6 +253,7 @@ struct notifier *notifier_new(const struct config *cfg)
 	if (n->curl_ready && cfg->logging.smtp_server)
 		n->sender = mail_sender_start(n, cfg);
 	sinks_start(n, cfg);
+	degraded_start(n, cfg);
 	return n;
 }
 
@@ -302,6 +353,13 @@ void notifier_after_cycle(struct notifier *n, const struct config *cfg,
 	if (alert_update_quiet(n->state, cfg, rep->results, rep->nresults, now, quiet,
 			       &evs, &nev) < 0)
 		log_error(NULL, "out of memory updating the alert state");
+	if (n->degraded && rep->nresults) {
+		struct alert_event *more = realloc(evs, (nev + rep->nresults) * sizeof(*evs));
+		if (more) {
+			evs = more;
+			judge_degraded(n, cfg, rep, quiet, now, evs, &nev);
+		}
+	}
 	if (mail && n->npending)
 		flush_pending(n, now);
 	for (size_t i = 0; i < nev; i++) {
@@ -356,6 +414,7 @@ void notifier_reload(struct notifier *n, const struct config *cfg)
 	/* webhooks and Alertmanager start again with the new list */
 	sinks_stop(n);
 	sinks_start(n, cfg);
+	degraded_start(n, cfg);
 }
 
 void notifier_free(struct notifier *n)
@@ -375,6 +434,7 @@ void notifier_free(struct notifier *n)
 	spool_free(n->spool);
 	alert_state_free(n->state);
 	maint_clock_free(n->clock);
+	degraded_free(n->degraded);
 	free(n);
 }
 

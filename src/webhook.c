@@ -14,11 +14,6 @@
 
 #define SECRET_MAX 1024
 
-static const char *event_name(enum alert_kind k)
-{
-	return k == ALERT_DOWN ? "down" : k == ALERT_UP ? "up" : "reminder";
-}
-
 static const struct alert_sample *last_sample(const struct alert_site *s)
 {
 	return s->nhistory ? &s->history[s->nhistory - 1] : NULL;
@@ -47,7 +42,7 @@ static void body_json(FILE *f, const struct alert_event *ev, const struct site *
 	const struct alert_site *s = &ev->site;
 	const struct alert_sample *x = last_sample(s);
 
-	fprintf(f, "{\"version\":1,\"event\":\"%s\",\"site\":", event_name(ev->kind));
+	fprintf(f, "{\"version\":1,\"event\":\"%s\",\"site\":", alert_kind_word(ev->kind));
 	json_string(f, s->name);
 	fputs(",\"probe\":", f);
 	json_string(f, probe);
@@ -69,6 +64,11 @@ static void body_json(FILE *f, const struct alert_event *ev, const struct site *
 		fputs("null", f);
 	fprintf(f, ",\"failures\":%d,\"failing_since\":", s->failures);
 	time_or_null(f, s->failing_since);
+	fputs(",\"figures\":", f);
+	if (ev->figures[0])
+		json_string(f, ev->figures);
+	else
+		fputs("null", f);
 	fputs(",\"outage_s\":", f);
 	if (ev->kind == ALERT_UP)
 		fprintf(f, "%.0f", ev->outage_s);
@@ -105,7 +105,7 @@ static void chat_text(FILE *f, const struct alert_event *ev, const char *probe,
 	}
 	fprintf(t, "%s%s%s\nprobe %s", markdown ? "*" : "", subject,
 		markdown ? "*" : "", probe);
-	if (x && x->detail[0] && ev->kind != ALERT_UP)
+	if (x && x->detail[0] && (ev->kind == ALERT_DOWN || ev->kind == ALERT_REMINDER))
 		fprintf(t, "\n%s", x->detail);
 	fclose(t);
 	json_string(f, text);
@@ -130,7 +130,8 @@ char *webhook_compose(const struct alert_event *ev, const struct site *site,
 	case WEBHOOK_TEAMS:
 		fprintf(f, "{\"@type\":\"MessageCard\",\"@context\":"
 			"\"https://schema.org/extensions\",\"themeColor\":\"%s\","
-			"\"summary\":", ev->kind == ALERT_UP ? "2EB886" : "D63333");
+			"\"summary\":", ev->kind == ALERT_UP || ev->kind == ALERT_UNDEGRADED ? "2EB886"
+			: ev->kind == ALERT_DEGRADED ? "E8A33D" : "D63333");
 		json_string(f, subject);
 		fputs(",\"title\":", f);
 		json_string(f, subject);

@@ -368,6 +368,10 @@ static void assert_same_site(const struct alert_site *a, const struct alert_site
 	assert_int_equal(a->resolved_at, b->resolved_at);
 	assert_int_equal(a->resolved_started_at, b->resolved_started_at);
 	assert_int_equal(a->down_step, b->down_step);
+	assert_int_equal(a->degraded, b->degraded);
+	assert_int_equal(a->degraded_at, b->degraded_at);
+	assert_int_equal(a->undegraded_at, b->undegraded_at);
+	assert_string_equal(a->degraded_figures, b->degraded_figures);
 	assert_int_equal(a->nhistory, b->nhistory);
 	for (size_t i = 0; i < a->nhistory; i++) {
 		const struct alert_sample *x = &a->history[i], *y = &b->history[i];
