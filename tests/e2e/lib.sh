@@ -620,11 +620,10 @@ if before:
             pass
 marks = [m for m in ("/epmon/isolation/%s/" % probe_ino if probe_ino else "",
                      "/epmon-lab/%s/" % lab if lab else "", tmp + "/" if tmp else "") if m]
+iso = marks[0] if probe_ino else None
 for pid in filter(str.isdigit, os.listdir("/proc")):
     try:
         ino = str(os.stat("/proc/%s/ns/net" % pid).st_ino)
-        if known is not None and ino in known:
-            continue
         with open("/proc/%s/stat" % pid) as f:
             if f.read().rsplit(")", 1)[1].split()[0] == "Z":
                 continue
@@ -635,6 +634,11 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
         if known is not None:
             with open("/proc/%s/mountinfo" % pid) as f:
                 mounts = f.read()
+            # namespace inodes are reused (lowest free first): a namespace
+            # made after BEFORE may carry the number of one gone since, so
+            # epmon's private resolv.conf of this probe proves a site process
+            if ino in known and not (iso and iso in mounts):
+                continue
             if not any(m in mounts or m in cmd for m in marks):
                 continue
     except (OSError, IndexError):
@@ -865,8 +869,14 @@ wg_assert_no_socket() {
 
 # ---- IPsec IKEv2 (issue 10): test_ipsec_*.sh against the lab's strongSwan responder ----
 # `lab.sh up N --ipsec` adds one responder (charon with kernel-libipsec) at $LAB_IKE_IP with
-# its CA $LAB_IKE_CA, identity $LAB_IKE_REMOTE_ID, EAP-MSCHAPv2 user $LAB_USER with the lab
-# password, virtual IPs from $LAB_IKE_POOL and the intranet host $LAB_IKE_INTRANET_IP.
+# its CA $LAB_IKE_CA, identity $LAB_IKE_REMOTE_ID, EAP-MSCHAPv2 (connection $LAB_IKE_CONN),
+# and at $LAB_IKE_MD5_IP (identity $LAB_IKE_MD5_REMOTE_ID, connection $LAB_IKE_MD5_CONN)
+# EAP-MD5; users $LAB_USER with the lab password and $LAB_USER2 with $LAB_PASSWORD2_FILE;
+# virtual IPs from $LAB_IKE_POOL and the intranet host $LAB_IKE_INTRANET_IP. Two sites logged
+# in at once need two users: as one user on one address, the second IKE_AUTH carries
+# INITIAL_CONTACT and the responder drops the first's IKE_SA; on the two addresses, both
+# leave the probe's masquerade from the same address and port 4500, and the pool hands the
+# second the first's online lease (one virtual IP, two SAs). tests/lab/README.md.
 
 # ike_test_setup: vpn_test_setup with one ocserv gateway and the responder; charon or
 # swanctl missing is a skip (a failure under CI=true).
@@ -889,10 +899,82 @@ lab_ipsec_site() {
 		ca_file="$LAB_IKE_CA" remote_id="$LAB_IKE_REMOTE_ID" login_timeout=10 "$@"
 }
 
+# lab_ipsec_md5_site NAME [KEY=VALUE...]: lab_ipsec_site on the responder's EAP-MD5 address
+# (external_ip, gateway and remote_id $LAB_IKE_MD5_IP).
+lab_ipsec_md5_site() {
+	local name=$1
+	shift
+	site_yaml "$name" "$LAB_IKE_MD5_IP" "$LAB_IKE_INTRANET_IP" client=ipsec \
+		gateway="$LAB_IKE_MD5_IP" username="$LAB_USER" password_file="$LAB_PASSWORD_FILE" \
+		ca_file="$LAB_IKE_CA" remote_id="$LAB_IKE_MD5_REMOTE_ID" login_timeout=10 "$@"
+}
+
+# ike_swanctl_file FILE CONNECTION CHILD USER PASSWORD_FILE [LINE...]: write (mode 0600) a
+# swanctl.conf fragment as a user of swanctl_file writes one for the lab's responder:
+# connection CONNECTION to $LAB_IKE_IP, EAP-MSCHAPv2 as USER, the responder authenticated by
+# its certificate ($LAB_IKE_CA, $LAB_IKE_REMOTE_ID), `encap = yes`, `vips = 0.0.0.0`, child
+# CHILD asking for 0.0.0.0/0, each LINE added to the connection (e.g. "proposals = ..."),
+# and USER's EAP secret (base64, from PASSWORD_FILE: never in argv).
+ike_swanctl_file() {
+	local f=$1 conn=$2 child=$3 user=$4 pwf=$5 b64
+	shift 5
+	b64=$(head -1 "$pwf" | tr -d '\n' | base64 -w0) || fail "cannot read $pwf"
+	(umask 077
+	 {
+		echo "# epmon e2e: a swanctl_file connection to the lab's responder"
+		echo "connections {"
+		echo "    $conn {"
+		echo "        version = 2"
+		echo "        remote_addrs = $LAB_IKE_IP"
+		echo "        vips = 0.0.0.0"
+		echo "        encap = yes"
+		[ $# -eq 0 ] || printf '        %s\n' "$@"
+		echo "        local {"
+		echo "            auth = eap-mschapv2"
+		echo "            eap_id = $user"
+		echo "        }"
+		echo "        remote {"
+		echo "            auth = pubkey"
+		echo "            id = $LAB_IKE_REMOTE_ID"
+		echo "            cacerts = $LAB_IKE_CA"
+		echo "        }"
+		echo "        children {"
+		echo "            $child { remote_ts = 0.0.0.0/0 }"
+		echo "        }"
+		echo "    }"
+		echo "}"
+		echo "secrets {"
+		echo "    eap-$conn {"
+		echo "        id = $user"
+		echo "        secret = 0s$b64"
+		echo "    }"
+		echo "}"
+	 } >"$f") || fail "cannot write $f"
+	chmod 600 "$f" || fail "chmod 600 $f"
+}
+
 # ike_responder_sas: the IKE_SAs the lab's responder holds now (swanctl --list-sas lines
-# naming an IKE_SA of connection rw), one per line.
+# naming an IKE_SA of connection rw or rw-md5, with its state: "rw: #3, ESTABLISHED, ..."),
+# one per line.
 ike_responder_sas() {
-	swanctl --list-sas --uri "$LAB_IKE_VICI" 2>/dev/null | grep -E '^rw: #[0-9]+' || true
+	swanctl --list-sas --uri "$LAB_IKE_VICI" 2>/dev/null |
+		grep -E "^(${LAB_IKE_CONN:-rw}|${LAB_IKE_MD5_CONN:-rw-md5}): #[0-9]+" || true
+}
+
+# ike_wait_no_sas SECONDS: wait until the responder holds no IKE_SA; 0 when it did, 1 after
+# SECONDS. (A half-open IKE_SA goes at the lab's half_open_timeout, 5 s.)
+ike_wait_no_sas() {
+	local end=$(($(date +%s%N) + $1 * 1000000000))
+	while [ -n "$(ike_responder_sas)" ]; do
+		[ "$(date +%s%N)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# ike_site_vip SITE FILE: the virtual IP charon of SITE installed, from epmon's -v stderr
+# FILE ("[SITE] client: ..[IKE] installing new virtual IP A.B.C.D"); empty when none.
+ike_site_vip() {
+	sed -n "s/.*\[$1\] client: .*installing new virtual IP \([0-9.]*\).*/\1/p" "$2" | tail -1
 }
 
 # ike_assert_no_dir SITE...: fail if charon's private directory /run/epmon/SITE.XXXXXX of a
@@ -904,4 +986,104 @@ ike_assert_no_dir() {
 			[ ! -e "$d" ] || fail "charon's directory $d left behind"
 		done
 	done
+}
+
+# ---- SIGTERM mid-login and stale clients per client kind (test_*_interrupt.sh) ----
+
+# run_until_moment NAME CONFIG SITE REGEX: start `epmon -v run -c CONFIG` in the probe
+# namespace (probe_epmon_bg NAME: EPMON_PID, stderr in $TMP/NAME.err) and wait (15 s) until
+# its log matches REGEX: the moment the caller made certain (SITE's client started and
+# waiting for a server that cannot answer). Sets CLIENT_PID (from SITE's "started ... (pid
+# N)"), CLIENT_NS (the inode of its network namespace) and NS_PIDS (every process in that
+# namespace, when it is not the probe's); fails unless it runs and no row was written yet.
+run_until_moment() {
+	local name=$1 cfg=$2 site=$3 re=$4
+	probe_epmon_bg "$name" -v run -c "$cfg"
+	if ! wait_log "$TMP/$name.err" "$re" 15; then
+		sed 's/^/    err| /' "$TMP/$name.err" >&2
+		fail "$name: no /$re/ in epmon's log in 15 s"
+	fi
+	CLIENT_PID=$(sed -n "s/.*\[$site\] started .* (pid \([0-9]*\)).*/\1/p" "$TMP/$name.err" | head -1)
+	if [ -z "$CLIENT_PID" ] || ! lab_alive "$CLIENT_PID"; then
+		sed 's/^/    err| /' "$TMP/$name.err" >&2
+		fail "$name: $site's client (pid '$CLIENT_PID') is not running at the moment"
+	fi
+	CLIENT_NS=$(stat -L -c %i "/proc/$CLIENT_PID/ns/net") || fail "$name: netns of $CLIENT_PID"
+	# every process in the client's namespace now (the inode is certainly the site's while
+	# its client runs there; once freed the kernel may give it to another test's namespace)
+	NS_PIDS=
+	[ "$CLIENT_NS" = "$(probe_netns_inode)" ] ||
+		NS_PIDS=$(netns_procs | awk -v ns="$CLIENT_NS" '$2 == ns { print $1 }')
+	assert_eq 0 "$(csv_count "$TMP/results")" "$name: rows before SIGTERM"
+	e2e_log "$name: $site's client $(cat "/proc/$CLIENT_PID/comm") $CLIENT_PID is logging in" \
+		"(network namespace $CLIENT_NS; the probe's is $(probe_netns_inode))"
+}
+
+# sigterm_assert NAME SITE TEARDOWN_S: after run_until_moment NAME: SIGTERM epmon and assert
+# that it exits 0 within TEARDOWN_S + 10 s (TERM_MS: signal to exit), logs "site test
+# aborted by signal; no row written" for SITE, wrote no row, has no sanitizer report, that
+# its client is gone and, when it had a network namespace of its own (isolation netns),
+# every process that was in it (NS_PIDS) too. The caller then resumes its server and checks
+# the probe (probe_assert_clean) and its client's own leftovers.
+sigterm_assert() {
+	local name=$1 site=$2 td=$3 t0 rc pid
+	t0=$(now_ms)
+	kill -TERM "$EPMON_PID"
+	wait_gone "$EPMON_PID" $((td + 20)) || fail "$name: epmon still running $((td + 20)) s after SIGTERM"
+	TERM_MS=$(($(now_ms) - t0))
+	wait "$EPMON_PID"
+	rc=$?
+	sed 's/^/    err| /' "$TMP/$name.err" >&2
+	assert_no_sanitizer "$TMP/$name.err"
+	e2e_log "$name: SIGTERM -> exit $rc after $TERM_MS ms (teardown_timeout $td s)"
+	assert_eq 0 "$rc" "$name: exit status of run after SIGTERM"
+	[ "$TERM_MS" -lt $(((td + 10) * 1000)) ] ||
+		fail "$name: exit took $TERM_MS ms after SIGTERM (teardown_timeout $td s + 10 s)"
+	grep -q "\[$site\] site test aborted by signal; no row written" "$TMP/$name.err" ||
+		fail "$name: no 'site test aborted by signal; no row written' for $site"
+	assert_eq 0 "$(csv_count "$TMP/results")" "$name: rows written for the aborted site"
+	if lab_alive "$CLIENT_PID"; then
+		fail "$name: client $CLIENT_PID still alive: $(tr '\0' ' ' <"/proc/$CLIENT_PID/cmdline")"
+	fi
+	if [ -n "$NS_PIDS" ]; then
+		for pid in $NS_PIDS; do
+			wait_gone "$pid" 3 || fail "$name: $(cat "/proc/$pid/comm") $pid of the site's namespace still alive"
+		done
+		# epmon keeps no fd or mount of a site's namespace: with them it is gone (anything
+		# else of this test in a new namespace: isolation_assert_clean)
+		e2e_log "ok: $name: the process(es) of the site's namespace $CLIENT_NS are gone:" \
+			"${NS_PIDS//$'\n'/ }"
+	else
+		e2e_log "ok: $name: client $CLIENT_PID is gone"
+	fi
+}
+
+# ---- secrecy watcher (test_*_secrecy.sh): tests/e2e/secrecy_watch.py ----
+# One watcher for the tests that no secret reaches a process's /proc/PID/cmdline or environ:
+# it samples this test's processes (the probe namespace's, and the site namespaces' told
+# apart by epmon's private resolv.conf mount of this probe, else by being new since
+# probe_snapshot) every few ms; its header comment tells its options and output.
+
+# secrecy_watch_start OPTION...: start secrecy_watch.py OPTION... in the background (output
+# in $TMP/watch.out) on this test's probe (after probe_snapshot $TMP) with its stop and
+# ready files in $TMP; wait (10 s) for its first sample. OPTIONs: --secrets FILE,
+# --variants, --epmon, --own-env NAME, --mode-0600 GLOB, --auth-file COMM:OPTION.
+secrecy_watch_start() {
+	rm -f "$TMP/watch.stop" "$TMP/watch.ready"
+	python3 "$(dirname "${BASH_SOURCE[0]}")/secrecy_watch.py" --probe "/run/netns/$LAB_NS_PROBE" \
+		--before "$TMP/netns.before" --stop "$TMP/watch.stop" --ready "$TMP/watch.ready" \
+		"$@" >"$TMP/watch.out" 2>&1 &
+	WATCH_PID=$!
+	register_pid "$WATCH_PID"
+	wait_log "$TMP/watch.ready" ready 10 || fail "the watcher did not start: $(cat "$TMP/watch.out")"
+}
+
+# secrecy_watch_stop: stop the watcher, show its output (watch| lines); fail if it failed.
+secrecy_watch_stop() {
+	local rc
+	touch "$TMP/watch.stop"
+	wait "$WATCH_PID"
+	rc=$?
+	sed 's/^/    watch| /' "$TMP/watch.out" >&2
+	[ "$rc" -eq 0 ] || fail "the watcher failed (exit $rc, above)"
 }

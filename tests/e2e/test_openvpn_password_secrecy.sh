@@ -8,7 +8,7 @@
 # (--auth-user-pass AUTH) is seen while it runs: mode 0600 in a 0700 directory of root's,
 # both gone afterwards. Sites: good password from password_file (logs in; 8 pings keep it
 # up), the same password from password_env (logs in), the wrong password (AUTH_FAILED).
-# A watcher samples every few ms.
+# A watcher (tests/e2e/secrecy_watch.py) samples every few ms.
 set -u
 E2E_PREFIX=${E2E_PREFIX:-ovpsc$$}
 # shellcheck source=tests/e2e/lib.sh
@@ -26,78 +26,16 @@ $(lab_openvpn_site "$WRONG" "$TMP/client.ovpn" username="$LAB_USER" password_fil
 YAML
 probe_snapshot "$TMP"
 
-# The watcher: every process whose network namespace is the probe's or a site's (not in
-# use at probe_snapshot, not named in /run/netns: the lab's server is left out). epmon's
-# own environment (epmon, also between fork and exec; `ip netns exec PROBE epmon` just
-# before its exec) may hold EPMON_E2E_OVPN_SECRET=<password>, that one entry only. For
-# each openvpn, the file after --auth-user-pass is stat'ed. It writes $TMP/watch.ready after
-# its first sample and stops when $TMP/stop exists.
-python3 - "/run/netns/$LAB_NS_PROBE" "$TMP/stop" "$EPMON" "$TMP/netns.before" "$TMP/watch.ready" \
-	"$LAB_PASSWORD_FILE" "$LAB_WRONG_PASSWORD_FILE" >"$TMP/watch.out" 2>&1 <<'PY' &
-import os, stat, sys, time
-ns_path, stop, epmon, before, ready = sys.argv[1:6]
-secrets = [open(f, "rb").read().splitlines()[0] for f in sys.argv[6:]]
-env_entry = b"EPMON_E2E_OVPN_SECRET=" + secrets[0]
-ns = os.stat(ns_path)
-known = set(open(before).read().split())
-seen, hits, auth, samples = {}, [], {}, 0
-while not os.path.exists(stop):
-    samples += 1
-    named = set()
-    for name in os.listdir("/run/netns"):
-        try:
-            named.add(str(os.stat("/run/netns/" + name).st_ino))
-        except OSError:
-            pass
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            st = os.stat("/proc/%s/ns/net" % pid)
-            in_probe = (st.st_ino, st.st_dev) == (ns.st_ino, ns.st_dev)
-            if not in_probe and (str(st.st_ino) in known or str(st.st_ino) in named):
-                continue
-            comm = open("/proc/%s/comm" % pid).read().strip()
-            data = {w: open("/proc/%s/%s" % (pid, w), "rb").read() for w in ("cmdline", "environ")}
-        except OSError:
-            continue
-        seen[comm] = seen.get(comm, 0) + 1
-        args = data["cmdline"].split(b"\0")
-        own = comm == "epmon" or (in_probe and comm == "ip" and epmon.encode() in args)
-        if own:
-            data["environ"] = b"\0".join(e for e in data["environ"].split(b"\0") if e != env_entry)
-        for what, blob in data.items():
-            for i, s in enumerate(secrets):
-                if s in blob:
-                    hits.append("%s %s: %s has secret #%d" % (pid, comm, what, i))
-            if b"EPMON_E2E_OVPN_SECRET" in blob and not own:
-                hits.append("%s %s: %s has the password_env variable" % (pid, comm, what))
-        if comm == "openvpn" and b"--auth-user-pass" in args:
-            path = args[args.index(b"--auth-user-pass") + 1].decode()
-            if path in auth:
-                continue
-            try:
-                f, d = os.stat(path), os.stat(os.path.dirname(path))
-                auth[path] = "%o %d %o %d" % (stat.S_IMODE(f.st_mode), f.st_uid,
-                                              stat.S_IMODE(d.st_mode), d.st_uid)
-            except OSError as e:
-                pass  # not made yet / already gone: a later sample
-    if samples == 1:
-        open(ready, "w").write("ready\n")
-    time.sleep(0.003)
-print("samples %d" % samples)
-for comm, n in sorted(seen.items()):
-    print("seen %s %d" % (comm, n))
-for path, how in sorted(auth.items()):
-    print("AUTH %s %s" % (path, how))
-for h in sorted(set(hits)):
-    print("HIT " + h)
-PY
-WATCH=$!
-register_pid "$WATCH"
-wait_log "$TMP/watch.ready" ready 10 || fail "the watcher did not start: $(cat "$TMP/watch.out")"
+# The watcher (secrecy_watch.py): the probe namespace's processes and the sites' (their
+# mount of epmon's private resolv.conf of this probe, or a namespace new since the
+# snapshot; the lab's server is left out). epmon's own environment (epmon, also between
+# fork and exec; `ip netns exec PROBE epmon` just before its exec) may hold
+# EPMON_E2E_OVPN_SECRET=<password>; the variable is nowhere else. For each openvpn, the
+# file after --auth-user-pass is stat'ed (AUTH lines).
+secrecy_watch_start --secrets "$LAB_PASSWORD_FILE" --secrets "$LAB_WRONG_PASSWORD_FILE" \
+	--epmon "$EPMON" --own-env EPMON_E2E_OVPN_SECRET --auth-file openvpn:--auth-user-pass
 EPMON_E2E_OVPN_SECRET=$(head -1 "$LAB_PASSWORD_FILE") probe_epmon once -v once -c "$TMP/config.yml"
-touch "$TMP/stop"
-wait "$WATCH"
-sed 's/^/    watch| /' "$TMP/watch.out" >&2
+secrecy_watch_stop
 assert_eq 1 "$EPMON_RC" "exit status of once (the wrong password fails)"
 CSV=$(results_file "$TMP/results")
 assert_eq 3 "$(csv_count "$TMP/results")" "rows written"

@@ -5,7 +5,8 @@
 # process of the probe namespace or of a site namespace (epmon, wireguard-go, ...) has a
 # key, in base64 (as in the key files) or in hex (as the control socket takes it), in
 # /proc/PID/cmdline or /proc/PID/environ; and no key is in epmon's outputs (stdout, stderr
-# at -v, CSV, state). A watcher samples every few ms and must see wireguard-go running.
+# at -v, CSV, state). A watcher (tests/e2e/secrecy_watch.py) samples every few ms and
+# must see wireguard-go running.
 set -u
 E2E_PREFIX=${E2E_PREFIX:-wgsc$$}
 # shellcheck source=tests/e2e/lib.sh
@@ -28,56 +29,12 @@ for f in "$LAB_WG_CLIENT1_KEY" "$LAB_WG_CLIENT2_KEY" "$LAB_WG_CLIENT2_PSK"; do
 done >"$TMP/secrets"
 chmod 600 "$TMP/secrets"
 
-# The watcher: every process whose network namespace is the probe's or a new one (not in
-# use at probe_snapshot, not named in /run/netns: the lab's peer is left out). It writes
-# $TMP/watch.ready after its first sample and stops when $TMP/stop exists.
-python3 - "/run/netns/$LAB_NS_PROBE" "$TMP/stop" "$TMP/netns.before" "$TMP/watch.ready" \
-	"$TMP/secrets" >"$TMP/watch.out" 2>&1 <<'PY' &
-import os, sys, time
-ns_path, stop, before, ready, secfile = sys.argv[1:6]
-secrets = [l.encode() for l in open(secfile).read().split()]
-ns = os.stat(ns_path)
-known = set(open(before).read().split())
-seen, hits, samples = {}, [], 0
-while not os.path.exists(stop):
-    samples += 1
-    named = set()
-    for name in os.listdir("/run/netns"):
-        try:
-            named.add(str(os.stat("/run/netns/" + name).st_ino))
-        except OSError:
-            pass
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            st = os.stat("/proc/%s/ns/net" % pid)
-            in_probe = (st.st_ino, st.st_dev) == (ns.st_ino, ns.st_dev)
-            if not in_probe and (str(st.st_ino) in known or str(st.st_ino) in named):
-                continue
-            comm = open("/proc/%s/comm" % pid).read().strip()
-            data = {w: open("/proc/%s/%s" % (pid, w), "rb").read() for w in ("cmdline", "environ")}
-        except OSError:
-            continue
-        seen[comm] = seen.get(comm, 0) + 1
-        for what, blob in data.items():
-            for i, s in enumerate(secrets):
-                if s in blob or s.upper() in blob:
-                    hits.append("%s %s: %s has secret #%d" % (pid, comm, what, i))
-    if samples == 1:
-        open(ready, "w").write("ready\n")
-    time.sleep(0.003)
-print("samples %d" % samples)
-for comm, n in sorted(seen.items()):
-    print("seen %s %d" % (comm, n))
-for h in sorted(set(hits)):
-    print("HIT " + h)
-PY
-WATCH=$!
-register_pid "$WATCH"
-wait_log "$TMP/watch.ready" ready 10 || fail "the watcher did not start: $(cat "$TMP/watch.out")"
+# The watcher (secrecy_watch.py): the probe namespace's processes and the sites' (their
+# mount of epmon's private resolv.conf of this probe, or a namespace new since the
+# snapshot; the lab's peer is left out); each key as written and in upper case.
+secrecy_watch_start --secrets "$TMP/secrets" --variants asis,upper
 probe_epmon once -v once -c "$TMP/config.yml"
-touch "$TMP/stop"
-wait "$WATCH"
-sed 's/^/    watch| /' "$TMP/watch.out" >&2
+secrecy_watch_stop
 assert_eq 0 "$EPMON_RC" "exit status of once (both OK)"
 CSV=$(results_file "$TMP/results")
 assert_eq OK "$(csv_get "$CSV" "$ONE" result)" "$ONE: result"

@@ -6,7 +6,8 @@
 #                                   --same-pool: every gateway gives the same tunnel range;
 #                                   --openvpn: also an OpenVPN 2.6 server (198.18.100.2);
 #                                   --wireguard: also a WireGuard peer (198.18.101.2);
-#                                   --ipsec: also a strongSwan IKEv2 responder (198.18.102.2)
+#                                   --ipsec: also a strongSwan IKEv2 responder (198.18.102.2,
+#                                            EAP-MD5 on 198.18.102.3)
 #   lab.sh down [--prefix P]        remove everything `up` made (also after a failed up)
 #   lab.sh status [--prefix P]      what exists; exit 0 only when the lab is complete
 #   lab.sh env [--prefix P]         shell assignments for tests: eval "$(lab.sh env)"
@@ -33,7 +34,7 @@ die() { echo "lab.sh: $*" >&2; exit 1; }
 say() { echo "lab.sh: $*" >&2; }
 
 usage() {
-	sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -845,14 +846,20 @@ remove_wg() {
 # charon (kernel-libipsec: userspace ESP over its TUN device ipsec0, UDP-encapsulated) in
 # namespace P-ike, reached like a gateway through the router at 198.18.102.2 (udp 500/4500),
 # with its own intranet host 10.50.0.10 (P-ikein), its own CA and a server certificate for
-# its address. EAP-MSCHAPv2 user monitor with the lab password; virtual IPs from
-# 10.51.0.0/24. charon's pid file (/var/run/charon.pid) is fixed at build time, so it runs
-# in a mount namespace of its own where ike/run is bound onto /run: its pid file, its
-# strongswan.conf and its VICI socket are all in ike/run. Configured with swanctl over that
-# socket. Routes: charon installs none (install_routes = no); lab.sh routes the pool into
+# its addresses. Two connections, one per address of its external side: rw on 198.18.102.2
+# asks for EAP-MSCHAPv2, rw-md5 on 198.18.102.3 for EAP-MD5 (same certificate, pool and
+# child); users monitor with the lab password and monitor2 with its own (ike/password2).
+# Virtual IPs from 10.51.0.0/24. charon's pid file (/var/run/charon.pid) is fixed at build
+# time, so it runs in a mount namespace of its own where ike/run is bound onto /run: its pid
+# file, its strongswan.conf and its VICI socket are all in ike/run. Configured with swanctl
+# over that socket. Routes: charon installs none (install_routes = no); lab.sh routes the pool into
 # ipsec0.
 IKE_NET=102                                     # 198.18.102.0/24
-ike_ip() { echo "198.18.$IKE_NET.2"; }
+ike_ip() { echo "198.18.$IKE_NET.2"; }          # connection rw: EAP-MSCHAPv2
+ike_md5_ip() { echo "198.18.$IKE_NET.3"; }      # connection rw-md5: EAP-MD5 (same interface)
+IKE_CONN=rw
+IKE_MD5_CONN=rw-md5
+IKE_USER2=monitor2                              # its password: ike/password2
 ike_rtr_ip() { echo "198.18.$IKE_NET.1"; }
 IKE_INT_IP=10.50.0.1
 IKE_IN_IP=10.50.0.10
@@ -875,12 +882,43 @@ net_up_ike() {
 	ensure_veth "$o" "$(if_ike_int)" "$i" "$(if_ikein)"
 	ensure_addr "$r" "$(if_rtr_ike)" "$(ike_rtr_ip)/24"
 	ensure_addr "$o" "$(if_ike_ext)" "$(ike_ip)/24"
+	# the EAP-MD5 address: a second one on the same link (the router's 198.18.102.0/24 is
+	# connected there, so the probe reaches it like the first; charon answers from the
+	# address it was asked on)
+	ensure_addr "$o" "$(if_ike_ext)" "$(ike_md5_ip)/24"
 	ensure_addr "$o" "$(if_ike_int)" "$IKE_INT_IP/24"
 	ensure_addr "$i" "$(if_ikein)" "$IKE_IN_IP/24"
 	ip -n "$o" route replace default via "$(ike_rtr_ip)" || die "ipsec default route failed"
 	ip -n "$i" route replace "$IKE_POOL/24" via "$IKE_INT_IP" || die "ipsec intranet route failed"
 	set_forward "$o"
 	inns "$i" sysctl -qw net.ipv4.icmp_echo_ignore_all=0
+}
+
+# ike_conn_conf NAME ADDRESS EAP_METHOD: one swanctl connection of the responder, bound to
+# one of its addresses (local_addrs picks it in IKE_SA_INIT), its certificate for that
+# address, the pool and the intranet child.
+ike_conn_conf() {
+	cat <<-EOF2
+		    $1 {
+		        version = 2
+		        local_addrs = $2
+		        encap = yes
+		        pools = pool
+		        send_certreq = no
+		        local {
+		            auth = pubkey
+		            certs = $(ike_dir)/server-cert.pem
+		            id = $2
+		        }
+		        remote {
+		            auth = $3
+		            eap_id = %any
+		        }
+		        children {
+		            net { local_ts = ${IKE_INT_IP%.1}.0/24 }
+		        }
+		    }
+	EOF2
 }
 
 ike_certtool() { # WHAT ARGS...
@@ -908,31 +946,41 @@ ensure_ike_certs() {
 		mv "$d/ca.pem.tmp" "$d/ca.pem"
 		chmod 0644 "$d/ca.pem"
 	fi
-	if ! [ -s "$d/server-cert.pem" ] || ! [ -s "$d/server-key.pem" ]; then
-		printf '%s\n' "cn = \"$(ike_ip)\"" "ip_address = \"$(ike_ip)\"" \
-			'organization = "epmon test lab"' 'serial = 2' 'expiration_days = 3650' \
-			signing_key tls_www_server >"$d/server.tmpl"
+	# One certificate for both addresses (an IP subjectAltName each); remade when the
+	# template changed (a lab made before the EAP-MD5 address had only the first).
+	printf '%s\n' "cn = \"$(ike_ip)\"" "ip_address = \"$(ike_ip)\"" \
+		"ip_address = \"$(ike_md5_ip)\"" 'organization = "epmon test lab"' 'serial = 2' \
+		'expiration_days = 3650' signing_key tls_www_server >"$d/server.tmpl.new"
+	if ! [ -s "$d/server-cert.pem" ] || ! [ -s "$d/server-key.pem" ] ||
+		! cmp -s "$d/server.tmpl.new" "$d/server.tmpl"; then
+		mv "$d/server.tmpl.new" "$d/server.tmpl"
 		ike_key "$d/server-key.pem"
 		ike_certtool "ipsec server cert" --generate-certificate --load-privkey "$d/server-key.pem" \
 			--load-ca-certificate "$d/ca.pem" --load-ca-privkey "$d/ca-key.pem" \
 			--template "$d/server.tmpl" --outfile "$d/server-cert.pem.tmp"
 		mv "$d/server-cert.pem.tmp" "$d/server-cert.pem"
 		chmod 0644 "$d/server-cert.pem"
+		IKE_RESTART=1 # a new key: start charon afresh with it (not beside the old one)
 	fi
+	rm -f "$d/server.tmpl.new"
 }
 
-# strongswan.conf (run/, read at start) and swanctl.conf (0600: the EAP secret, base64 so
-# no quoting matters), loaded over VICI by ike_load.
+# strongswan.conf (run/, read at start: IKE_RESTART=1 when it changed) and swanctl.conf
+# (0600: the EAP secrets, base64 so no quoting matters), loaded over VICI by ike_start.
 write_ike_conf() {
-	local d pw; d=$(ike_dir)
-	cat >"$d/run/strongswan.conf" <<-EOF2
+	local d pw pw2; d=$(ike_dir)
+	cat >"$d/run/strongswan.conf.tmp" <<-EOF2
 		# epmon lab responder (generated by tests/lab/lab.sh)
 		charon {
-		    load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints sha1 sha2 hmac kdf aes gcm kernel-libipsec kernel-netlink socket-default vici eap-identity eap-mschapv2 attr
+		    load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints sha1 sha2 hmac kdf aes gcm kernel-libipsec kernel-netlink socket-default vici eap-identity eap-mschapv2 eap-md5 attr
 		    # routes through ipsec0 into the main table (not 220 with a rule)
 		    routing_table = 254
 		    routing_table_prio = 0
 		    retransmit_tries = 3
+		    # an IKE_SA not established after 5 s goes (default 30 s): a client that rejects
+		    # this responder's certificate sends AUTH_FAILED in an INFORMATIONAL, which
+		    # charon 5.9 answers without dropping the half-open IKE_SA
+		    half_open_timeout = 5
 		    plugins {
 		        vici { socket = unix:///run/charon.vici }
 		        kernel-netlink { fwmark = !0x42 }
@@ -942,34 +990,28 @@ write_ike_conf() {
 		    }
 		}
 	EOF2
+	if cmp -s "$d/run/strongswan.conf.tmp" "$d/run/strongswan.conf"; then
+		rm -f "$d/run/strongswan.conf.tmp"
+	else
+		mv "$d/run/strongswan.conf.tmp" "$d/run/strongswan.conf"
+		IKE_RESTART=1
+	fi
 	pw=$(head -1 "$(state)/password" | tr -d '\n' | base64 -w0)
+	pw2=$(head -1 "$d/password2" | tr -d '\n' | base64 -w0)
 	(umask 077; cat >"$d/swanctl.conf.tmp" <<-EOF2
 		connections {
-		    rw {
-		        version = 2
-		        local_addrs = $(ike_ip)
-		        encap = yes
-		        pools = pool
-		        send_certreq = no
-		        local {
-		            auth = pubkey
-		            certs = $d/server-cert.pem
-		            id = $(ike_ip)
-		        }
-		        remote {
-		            auth = eap-mschapv2
-		            eap_id = %any
-		        }
-		        children {
-		            net { local_ts = ${IKE_INT_IP%.1}.0/24 }
-		        }
-		    }
+		$(ike_conn_conf "$IKE_CONN" "$(ike_ip)" eap-mschapv2)
+		$(ike_conn_conf "$IKE_MD5_CONN" "$(ike_md5_ip)" eap-md5)
 		}
 		pools { pool { addrs = $IKE_POOL/24 } }
 		secrets {
 		    eap-monitor {
 		        id = $USER_NAME
 		        secret = 0s$pw
+		    }
+		    eap-monitor2 {
+		        id = $IKE_USER2
+		        secret = 0s$pw2
 		    }
 		    private-server { file = $d/server-key.pem }
 		}
@@ -996,6 +1038,11 @@ ike_pid() {
 }
 
 ike_swanctl() { swanctl "$@" --uri "unix://$(ike_dir)/run/charon.vici"; }
+
+# ike_has_md5_ip: true when the EAP-MD5 address is on the responder's external side.
+ike_has_md5_ip() {
+	ip -n "$(ns_ike)" -4 -o addr show dev "$(if_ike_ext)" 2>/dev/null | grep -q " $(ike_md5_ip)/"
+}
 
 # Starts charon unless it runs, waits for its VICI socket (5 s), loads the configuration
 # and routes the pool into ipsec0. Idempotent.
@@ -1049,8 +1096,15 @@ ike_up() {
 		die "missing: $CHARON and swanctl (run: sudo make deps)"
 	mkdir -p "$d/run" && chmod 0700 "$d" "$d/run"
 	net_up_ike
+	ensure_secret_file "$d/password2"
+	IKE_RESTART=0
 	ensure_ike_certs
 	write_ike_conf
+	# charon reads strongswan.conf (its plugins) once: restart it when that changed
+	if [ "$IKE_RESTART" = 1 ] && [ -n "$(ike_pid)" ]; then
+		say "up: responder config changed, restarting charon"
+		ike_stop
+	fi
 	ike_start
 }
 
@@ -1126,7 +1180,7 @@ cmd_up() { # N [--same-pool] [--openvpn] [--wireguard] [--ipsec]
 	done
 	ocserv_wait "${started[@]}"
 	[ -z "$ovpn" ] || ovpn_wait
-	say "up: prefix $PREFIX, $n gateway(s)$(same_pool && echo ", same pool $SAME_POOL_NET/24")$(has_ovpn && echo ", openvpn server $(ovpn_ip)")$(has_wg && echo ", wireguard peer $(wg_ip)")$(has_ike && echo ", ipsec responder $(ike_ip)"), state $s"
+	say "up: prefix $PREFIX, $n gateway(s)$(same_pool && echo ", same pool $SAME_POOL_NET/24")$(has_ovpn && echo ", openvpn server $(ovpn_ip)")$(has_wg && echo ", wireguard peer $(wg_ip)")$(has_ike && echo ", ipsec responder $(ike_ip) (eap-md5 $(ike_md5_ip))"), state $s"
 }
 
 remove_gw() { # K
@@ -1221,10 +1275,12 @@ cmd_status() {
 	fi
 	if has_ike; then
 		pid=$(ike_pid)
-		printf 'ipsec %s udp 500/4500 ns=%s intranet=%s(%s) charon=%s' "$(ike_ip)" \
+		printf 'ipsec %s eap-md5=%s(%s) udp 500/4500 ns=%s intranet=%s(%s) charon=%s' "$(ike_ip)" \
+			"$(ike_md5_ip)" "$(ike_has_md5_ip && echo ok || echo MISSING)" \
 			"$(ns_exists "$(ns_ike)" && echo ok || echo MISSING)" "$IKE_IN_IP" \
 			"$(ns_exists "$(ns_ikein)" && echo ok || echo MISSING)" "${pid:-STOPPED}"
-		if [ -n "$pid" ] && inns "$(ns_ike)" ss -Huln "sport = :500" 2>/dev/null | grep -q .; then
+		if [ -n "$pid" ] && ike_has_md5_ip &&
+			inns "$(ns_ike)" ss -Huln "sport = :500" 2>/dev/null | grep -q .; then
 			echo " listening"
 		else
 			echo; ok=1
@@ -1292,6 +1348,12 @@ cmd_env() {
 		kv LAB_IKE_IP "$(ike_ip)"
 		kv LAB_IKE_CA "$(ike_dir)/ca.pem"
 		kv LAB_IKE_REMOTE_ID "$(ike_ip)"
+		kv LAB_IKE_CONN "$IKE_CONN"
+		kv LAB_IKE_MD5_IP "$(ike_md5_ip)"
+		kv LAB_IKE_MD5_REMOTE_ID "$(ike_md5_ip)"
+		kv LAB_IKE_MD5_CONN "$IKE_MD5_CONN"
+		kv LAB_USER2 "$IKE_USER2"
+		kv LAB_PASSWORD2_FILE "$(ike_dir)/password2"
 		kv LAB_IKE_INTRANET_NS "$(ns_ikein)"
 		kv LAB_IKE_INTRANET_IP "$IKE_IN_IP"
 		kv LAB_IKE_POOL "$IKE_POOL/24"
