@@ -49,6 +49,8 @@ struct monitor *monitor_new(const struct config *cfg, const char *version, time_
 		return NULL;
 	}
 	snprintf(m->data.version, sizeof(m->data.version), "%s", version);
+	snprintf(m->data.probe, sizeof(m->data.probe), "%s",
+		 cfg->probe_name ? cfg->probe_name : "epmon");
 	m->data.started = now;
 	m->data.frequency_s = cfg->frequency_s;
 	for (size_t i = 0; i < cfg->nsites; i++)
@@ -242,6 +244,7 @@ static void update_alerts(struct monitor_data *d, const struct alert_state *aler
 		s->alert_status = a ? a->status : ALERT_OK;
 		s->failures = a ? a->failures : 0;
 		s->alert_active = a && a->status == ALERT_ALERTED;
+		s->degraded = a && a->degraded;
 	}
 }
 
@@ -305,6 +308,8 @@ int monitor_reload(struct monitor *m, const struct config *cfg)
 	m->data.sites = fresh;
 	m->data.nsites = cfg->nsites;
 	m->data.frequency_s = cfg->frequency_s;
+	snprintf(m->data.probe, sizeof(m->data.probe), "%s",
+		 cfg->probe_name ? cfg->probe_name : "epmon");
 	m->data.generation++;
 	pthread_mutex_unlock(&m->lock);
 	return 0;

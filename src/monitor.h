@@ -40,6 +40,7 @@ struct monitor_site {
 	char name[64];
 	int has_vpn, has_internal;  /* which steps the site has (config) */
 	int quiet;                  /* enum alert_quiet of the last cycle */
+	int degraded;               /* DEGRADED sent, not UNDEGRADED yet */
 	const char *vpn_client;     /* static strings; NULL without vpn */
 	const char *vpn_implementation;
 	int has_last;               /* a result is known (live or from the CSV) */
@@ -61,6 +62,7 @@ struct monitor_site {
 /* Everything the renderers read (under the lock). */
 struct monitor_data {
 	char version[32];
+	char probe[64];             /* probe_name: the probe label of every series */
 	time_t started;             /* epmon start, wall clock */
 	double frequency_s;
 	unsigned long cycles;       /* since start */

@@ -114,8 +114,9 @@ static void site(FILE *out, const struct monitor_site *s, time_t now)
 	fprintf(out, ",\"logins_since_start\":%lu,\"stale_clients_killed_total\":%lu,"
 		"\"resolv_conf_repairs_total\":%lu", s->login_count, s->stale_killed,
 		s->resolv_repaired);
-	fprintf(out, ",\"in_maintenance\":%s,\"muted\":%s",
-		s->quiet == 1 ? "true" : "false", s->quiet == 2 ? "true" : "false");
+	fprintf(out, ",\"degraded\":%s,\"in_maintenance\":%s,\"muted\":%s",
+		s->degraded ? "true" : "false", s->quiet == 1 ? "true" : "false",
+		s->quiet == 2 ? "true" : "false");
 	if (s->has_vpn) {
 		fputs(",\"vpn\":{\"client\":", out);
 		json_string(out, s->vpn_client);
@@ -133,6 +134,8 @@ void status_json_write(const struct monitor_data *d, time_t now, FILE *out)
 {
 	fputs("{\"version\":", out);
 	json_string(out, d->version);
+	fputs(",\"probe\":", out);
+	json_string(out, d->probe);
 	fputs(",\"now\":", out);
 	timestamp(out, now, 0);
 	fputs(",\"started_at\":", out);

@@ -42,6 +42,7 @@ http_topology() {
 http_config() {
 	{
 		echo "frequency: $2"
+		echo "probe_name: ${HTTP_PROBE_NAME:-e2e-probe}"
 		echo "results: {directory: $TMP/results}"
 		echo "state_directory: $TMP/state"
 		echo "ping: {count: 2, interval: 0.05, timeout: 0.3}"
@@ -97,7 +98,7 @@ wait_cycles() {
 	shift 2
 	for _ in $(seq $((t * 10))); do
 		got=$(ip netns exec "$P" curl -s --max-time 2 "$@" "http://127.0.0.1:$HTTP_PORT/metrics" \
-			2>/dev/null | awk '$1 == "epmon_cycles_total" { print $2 }')
+			2>/dev/null | awk '$1 ~ /^epmon_cycles_total[{ ]/ || $1 == "epmon_cycles_total" { print $2 }')
 		[ -n "$got" ] && [ "$got" -ge "$n" ] 2>/dev/null && return 0
 		sleep 0.1
 	done

@@ -88,6 +88,51 @@ tests:
 
   - interval: 1m
     input_series:
+      # two probes: paris down from both from minute 3; lyon down from probe a only
+      - series: 'epmon_alert_active{job="epmon",instance="a:9877",probe="a",site="paris"}'
+        values: '0 0 0 1 1 1 1 1 1 1 1 1'
+      - series: 'epmon_alert_active{job="epmon",instance="b:9877",probe="b",site="paris"}'
+        values: '0 0 0 0 0 1 1 1 1 1 1 1'
+      - series: 'epmon_alert_active{job="epmon",instance="a:9877",probe="a",site="lyon"}'
+        values: '0 1 1 1 1 1 1 1 1 1 1 1'
+      - series: 'epmon_alert_active{job="epmon",instance="b:9877",probe="b",site="lyon"}'
+        values: '0 0 0 0 0 0 0 0 0 0 0 0'
+      - series: 'epmon_site_degraded{job="epmon",instance="a:9877",probe="a",site="nice"}'
+        values: '0 0 1 1 1 0'
+    alert_rule_test:
+      - eval_time: 4m   # paris down from a only so far
+        alertname: EpmonSiteDownEverywhere
+        exp_alerts: []
+      - eval_time: 7m
+        alertname: EpmonSiteDownEverywhere
+        exp_alerts:
+          - exp_labels: {severity: critical, site: paris}
+            exp_annotations:
+              summary: "VPN site paris is down from every probe"
+              description: "Every epmon probe that tests paris has it alerted: the gateway or its intranet is down, not one probe's path."
+      - eval_time: 4m   # lyon for 3 min: not yet 5
+        alertname: EpmonSiteDownFromSomeProbes
+        exp_alerts: []
+      - eval_time: 9m
+        alertname: EpmonSiteDownFromSomeProbes
+        exp_alerts:
+          - exp_labels: {severity: warning, site: lyon}
+            exp_annotations:
+              summary: "VPN site lyon is down from some probes only"
+              description: "Some epmon probes have lyon alerted and others reach it: look at the paths from those probes (epmon_alert_active{site=\"lyon\"})."
+      - eval_time: 4m
+        alertname: EpmonSiteDegraded
+        exp_alerts:
+          - exp_labels: {severity: warning, job: epmon, instance: "a:9877", probe: a, site: nice}
+            exp_annotations:
+              summary: "VPN site nice is slow (probe a)"
+              description: "nice passes its tests but is slower than its own history; the figures are in epmon's DEGRADED alert and in /status."
+      - eval_time: 6m
+        alertname: EpmonSiteDegraded
+        exp_alerts: []
+
+  - interval: 1m
+    input_series:
       - series: 'epmon_cycle_overruns_total{job="epmon",instance="p:9877",probe="local"}'
         values: '0x30 1x100'
       - series: 'up{job="epmon",instance="p:9877",probe="local"}'

@@ -66,7 +66,15 @@ for m in epmon_site_up epmon_step_success epmon_step_duration_seconds epmon_ping
 done
 e2e_log "ok: every metric of the issue is there"
 # value SERIES: the value of one exact series
-value() { awk -v s="$1" '$1 == s { print $2 }' "$TMP/metrics"; }
+# every series carries probe="e2e-probe" (probe_name) first: value NAME{LABELS} looks it up
+# with that label put in front
+value() {
+	local name=${1%%\{*} labels=
+	case $1 in *\{*) labels=,${1#*\{} ;; *) labels='}' ;; esac
+	awk -v s="$name{probe=\"e2e-probe\"$labels" '$1 == s { print $2 }' "$TMP/metrics"
+}
+assert_eq "" "$(grep '^epmon_' "$TMP/metrics" | grep -v '{probe="e2e-probe"[,}]')" \
+	"series without the probe label of probe_name"
 assert_eq 1 "$(value 'epmon_site_up{site="alpha"}')" "epmon_site_up alpha"
 assert_eq 0 "$(value 'epmon_site_up{site="beta"}')" "epmon_site_up beta"
 assert_eq 1 "$(value 'epmon_site_up{site="gamma"}')" "epmon_site_up gamma"
@@ -87,7 +95,7 @@ assert_eq "$(value 'epmon_login_duration_seconds_count{site="gamma"}')" \
 	"$(value 'epmon_login_duration_seconds_bucket{site="gamma",le="+Inf"}')" "gamma +Inf bucket = count"
 assert_eq "$(value 'epmon_login_duration_seconds_count{site="gamma"}')" \
 	"$(value 'epmon_login_duration_seconds_bucket{site="gamma",le="1"}')" "gamma logins all <= 1 s"
-grep -q 'epmon_login_duration_seconds_count{site="alpha"}' "$TMP/metrics" &&
+grep -q 'epmon_login_duration_seconds_count{probe="e2e-probe",site="alpha"}' "$TMP/metrics" &&
 	fail "a login histogram for alpha, which has no VPN"
 assert_eq 1 "$(value "epmon_build_info{version=\"$("$EPMON" --version | awk '{print $2}')\"}")" \
 	"epmon_build_info of this version"

@@ -79,7 +79,7 @@ static struct config *config_for(int port, int with_http)
 	struct config_diag d = { 0 };
 	struct config *cfg;
 
-	snprintf(text, sizeof(text), "frequency: 60\nresults: {directory: %s}\n"
+	snprintf(text, sizeof(text), "frequency: 60\nprobe_name: p1\nresults: {directory: %s}\n"
 		 "state_directory: %s\n%s%d\"}\nsites:\n"
 		 "  - {name: paris, external_ip: 192.0.2.1}\n", dir, dir,
 		 with_http ? "http: {listen: \"127.0.0.1:" : "# \"", port);
@@ -127,9 +127,9 @@ static void serve_update_reload(void **state)
 	t = request(port, "GET", "/metrics");
 	has(t, "HTTP/1.1 200 OK\r\n");
 	has(t, "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n");
-	has(t, "epmon_build_info{version=\"4.5.6\"} 1\n");
-	has(t, "epmon_site_up{site=\"paris\"} 1\n");        /* from the history */
-	has(t, "epmon_cycles_total 0\n");
+	has(t, "epmon_build_info{probe=\"p1\",version=\"4.5.6\"} 1\n");
+	has(t, "epmon_site_up{probe=\"p1\",site=\"paris\"} 1\n");        /* from the history */
+	has(t, "epmon_cycles_total{probe=\"p1\"} 0\n");
 	free(t);
 	t = request(port, "GET", "/status");
 	has(t, "\"history\":{\"rows\":1,");
@@ -159,10 +159,10 @@ static void serve_update_reload(void **state)
 	struct cycle_report rep = { .results = &r, .nresults = 1, .duration_s = 0.5 };
 	http_server_update(s, &rep, 1, NULL, 2);
 	t = request(port, "GET", "/metrics");
-	has(t, "epmon_site_up{site=\"paris\"} 0\n");
-	has(t, "epmon_cycles_total 1\n");
-	has(t, "epmon_cycle_overruns_total 1\n");
-	has(t, "epmon_mail_spool_messages 2\n");
+	has(t, "epmon_site_up{probe=\"p1\",site=\"paris\"} 0\n");
+	has(t, "epmon_cycles_total{probe=\"p1\"} 1\n");
+	has(t, "epmon_cycle_overruns_total{probe=\"p1\"} 1\n");
+	has(t, "epmon_mail_spool_messages{probe=\"p1\"} 2\n");
 	free(t);
 
 	/* reload: another port; then no http: map */

@@ -17,6 +17,7 @@
 
 #define CONFIG \
 	"frequency: 60\n" \
+	"probe_name: p1\n" \
 	"sites:\n" \
 	"  - {name: paris, external_ip: 192.0.2.1, internal_ip: 10.0.0.1}\n" \
 	"  - name: lyon\n" \
@@ -124,53 +125,53 @@ static void every_metric(void **state)
 	struct monitor *m = fed_monitor(cfg);
 	char *t = render(m, T0 + 10);
 
-	has_line(t, "epmon_build_info{version=\"9.8.7\"} 1");
-	has_line(t, "epmon_start_time_seconds 1699999900");
-	has_line(t, "epmon_cycles_total 1");
-	has_line(t, "epmon_cycle_duration_seconds 2.25");
-	has_line(t, "epmon_cycle_overruns_total 4");
-	has_line(t, "epmon_mail_spool_messages 5");
-	has_line(t, "epmon_site_up{site=\"paris\"} 1");
-	has_line(t, "epmon_site_up{site=\"lyon\"} 0");
-	lacks(t, "epmon_site_up{site=\"idle\"}");       /* not tested yet */
-	has_line(t, "epmon_step_success{site=\"paris\",step=\"external_ping\"} 1");
-	has_line(t, "epmon_step_success{site=\"paris\",step=\"internal_ping\"} 1");
-	lacks(t, "epmon_step_success{site=\"paris\",step=\"vpn_login\"}");
-	has_line(t, "epmon_step_success{site=\"lyon\",step=\"vpn_login\"} 1");
-	has_line(t, "epmon_step_success{site=\"lyon\",step=\"internal_ping\"} 0");
-	has_line(t, "epmon_step_success{site=\"lyon\",step=\"teardown\"} 1");
-	has_line(t, "epmon_step_duration_seconds{site=\"paris\",step=\"external_ping\"} 0.012");
-	has_line(t, "epmon_step_duration_seconds{site=\"lyon\",step=\"vpn_login\"} 2.5");
-	has_line(t, "epmon_step_duration_seconds{site=\"lyon\",step=\"teardown\"} 0.12");
-	lacks(t, "epmon_step_duration_seconds{site=\"lyon\",step=\"internal_ping\"}");
-	has_line(t, "epmon_ping_loss_ratio{site=\"paris\",target=\"external\"} 0.25");
-	has_line(t, "epmon_ping_loss_ratio{site=\"lyon\",target=\"internal\"} 1");
-	has_line(t, "epmon_ping_rtt_seconds{site=\"paris\",target=\"external\",stat=\"min\"} 0.01");
-	has_line(t, "epmon_ping_rtt_seconds{site=\"paris\",target=\"external\",stat=\"avg\"} 0.012");
-	has_line(t, "epmon_ping_rtt_seconds{site=\"paris\",target=\"external\",stat=\"max\"} 0.016");
-	has_line(t, "epmon_ping_rtt_seconds{site=\"paris\",target=\"external\",stat=\"mdev\"} 0.0025");
-	has_line(t, "epmon_ping_rtt_seconds{site=\"paris\",target=\"internal\",stat=\"avg\"} 0.002");
-	lacks(t, "epmon_ping_rtt_seconds{site=\"lyon\",target=\"internal\"");
-	has_line(t, "epmon_consecutive_failures{site=\"paris\"} 0");
-	has_line(t, "epmon_consecutive_failures{site=\"lyon\"} 1");
-	has_line(t, "epmon_consecutive_failures{site=\"idle\"} 0");
-	has_line(t, "epmon_alert_active{site=\"lyon\"} 0");
-	has_line(t, "epmon_last_run_timestamp_seconds{site=\"paris\"} 1700000000.5");
-	has_line(t, "epmon_last_run_timestamp_seconds{site=\"lyon\"} 1700000003");
-	has_line(t, "epmon_site_availability_ratio{site=\"paris\",window=\"24h\"} 1");
-	has_line(t, "epmon_site_availability_ratio{site=\"lyon\",window=\"7d\"} 0");
-	has_line(t, "epmon_stale_clients_killed_total{site=\"lyon\"} 2");
-	has_line(t, "epmon_stale_clients_killed_total{site=\"paris\"} 0");
-	has_line(t, "epmon_resolv_conf_repairs_total{site=\"lyon\"} 1");
+	has_line(t, "epmon_build_info{probe=\"p1\",version=\"9.8.7\"} 1");
+	has_line(t, "epmon_start_time_seconds{probe=\"p1\"} 1699999900");
+	has_line(t, "epmon_cycles_total{probe=\"p1\"} 1");
+	has_line(t, "epmon_cycle_duration_seconds{probe=\"p1\"} 2.25");
+	has_line(t, "epmon_cycle_overruns_total{probe=\"p1\"} 4");
+	has_line(t, "epmon_mail_spool_messages{probe=\"p1\"} 5");
+	has_line(t, "epmon_site_up{probe=\"p1\",site=\"paris\"} 1");
+	has_line(t, "epmon_site_up{probe=\"p1\",site=\"lyon\"} 0");
+	lacks(t, "epmon_site_up{probe=\"p1\",site=\"idle\"}");       /* not tested yet */
+	has_line(t, "epmon_step_success{probe=\"p1\",site=\"paris\",step=\"external_ping\"} 1");
+	has_line(t, "epmon_step_success{probe=\"p1\",site=\"paris\",step=\"internal_ping\"} 1");
+	lacks(t, "epmon_step_success{probe=\"p1\",site=\"paris\",step=\"vpn_login\"}");
+	has_line(t, "epmon_step_success{probe=\"p1\",site=\"lyon\",step=\"vpn_login\"} 1");
+	has_line(t, "epmon_step_success{probe=\"p1\",site=\"lyon\",step=\"internal_ping\"} 0");
+	has_line(t, "epmon_step_success{probe=\"p1\",site=\"lyon\",step=\"teardown\"} 1");
+	has_line(t, "epmon_step_duration_seconds{probe=\"p1\",site=\"paris\",step=\"external_ping\"} 0.012");
+	has_line(t, "epmon_step_duration_seconds{probe=\"p1\",site=\"lyon\",step=\"vpn_login\"} 2.5");
+	has_line(t, "epmon_step_duration_seconds{probe=\"p1\",site=\"lyon\",step=\"teardown\"} 0.12");
+	lacks(t, "epmon_step_duration_seconds{probe=\"p1\",site=\"lyon\",step=\"internal_ping\"}");
+	has_line(t, "epmon_ping_loss_ratio{probe=\"p1\",site=\"paris\",target=\"external\"} 0.25");
+	has_line(t, "epmon_ping_loss_ratio{probe=\"p1\",site=\"lyon\",target=\"internal\"} 1");
+	has_line(t, "epmon_ping_rtt_seconds{probe=\"p1\",site=\"paris\",target=\"external\",stat=\"min\"} 0.01");
+	has_line(t, "epmon_ping_rtt_seconds{probe=\"p1\",site=\"paris\",target=\"external\",stat=\"avg\"} 0.012");
+	has_line(t, "epmon_ping_rtt_seconds{probe=\"p1\",site=\"paris\",target=\"external\",stat=\"max\"} 0.016");
+	has_line(t, "epmon_ping_rtt_seconds{probe=\"p1\",site=\"paris\",target=\"external\",stat=\"mdev\"} 0.0025");
+	has_line(t, "epmon_ping_rtt_seconds{probe=\"p1\",site=\"paris\",target=\"internal\",stat=\"avg\"} 0.002");
+	lacks(t, "epmon_ping_rtt_seconds{probe=\"p1\",site=\"lyon\",target=\"internal\"");
+	has_line(t, "epmon_consecutive_failures{probe=\"p1\",site=\"paris\"} 0");
+	has_line(t, "epmon_consecutive_failures{probe=\"p1\",site=\"lyon\"} 1");
+	has_line(t, "epmon_consecutive_failures{probe=\"p1\",site=\"idle\"} 0");
+	has_line(t, "epmon_alert_active{probe=\"p1\",site=\"lyon\"} 0");
+	has_line(t, "epmon_last_run_timestamp_seconds{probe=\"p1\",site=\"paris\"} 1700000000.5");
+	has_line(t, "epmon_last_run_timestamp_seconds{probe=\"p1\",site=\"lyon\"} 1700000003");
+	has_line(t, "epmon_site_availability_ratio{probe=\"p1\",site=\"paris\",window=\"24h\"} 1");
+	has_line(t, "epmon_site_availability_ratio{probe=\"p1\",site=\"lyon\",window=\"7d\"} 0");
+	has_line(t, "epmon_stale_clients_killed_total{probe=\"p1\",site=\"lyon\"} 2");
+	has_line(t, "epmon_stale_clients_killed_total{probe=\"p1\",site=\"paris\"} 0");
+	has_line(t, "epmon_resolv_conf_repairs_total{probe=\"p1\",site=\"lyon\"} 1");
 	/* histogram: only sites with a VPN; cumulative; +Inf = count */
 	has_line(t, "# TYPE epmon_login_duration_seconds histogram");
-	has_line(t, "epmon_login_duration_seconds_bucket{site=\"lyon\",le=\"2\"} 0");
-	has_line(t, "epmon_login_duration_seconds_bucket{site=\"lyon\",le=\"3\"} 1");
-	has_line(t, "epmon_login_duration_seconds_bucket{site=\"lyon\",le=\"60\"} 1");
-	has_line(t, "epmon_login_duration_seconds_bucket{site=\"lyon\",le=\"+Inf\"} 1");
-	has_line(t, "epmon_login_duration_seconds_sum{site=\"lyon\"} 2.5");
-	has_line(t, "epmon_login_duration_seconds_count{site=\"lyon\"} 1");
-	lacks(t, "epmon_login_duration_seconds_bucket{site=\"paris\"");
+	has_line(t, "epmon_login_duration_seconds_bucket{probe=\"p1\",site=\"lyon\",le=\"2\"} 0");
+	has_line(t, "epmon_login_duration_seconds_bucket{probe=\"p1\",site=\"lyon\",le=\"3\"} 1");
+	has_line(t, "epmon_login_duration_seconds_bucket{probe=\"p1\",site=\"lyon\",le=\"60\"} 1");
+	has_line(t, "epmon_login_duration_seconds_bucket{probe=\"p1\",site=\"lyon\",le=\"+Inf\"} 1");
+	has_line(t, "epmon_login_duration_seconds_sum{probe=\"p1\",site=\"lyon\"} 2.5");
+	has_line(t, "epmon_login_duration_seconds_count{probe=\"p1\",site=\"lyon\"} 1");
+	lacks(t, "epmon_login_duration_seconds_bucket{probe=\"p1\",site=\"paris\"");
 	free(t);
 	monitor_free(m);
 	config_free(cfg);
@@ -213,7 +214,7 @@ static void families_grouped(void **state)
 		samples++;
 	}
 	print_message("%zu families, %zu samples\n", nseen, samples);
-	assert_int_equal(nseen, 20);
+	assert_int_equal(nseen, 21);
 	assert_true(samples > 50);
 	free(t);
 	monitor_free(m);
@@ -239,11 +240,11 @@ static void before_first_cycle(void **state)
 	struct monitor *m = monitor_new(cfg, "1", T0);
 	char *t = render(m, T0);
 
-	has_line(t, "epmon_cycles_total 0");
+	has_line(t, "epmon_cycles_total{probe=\"p1\"} 0");
 	lacks(t, "epmon_cycle_duration_seconds ");
 	lacks(t, "epmon_site_up{");
-	has_line(t, "epmon_consecutive_failures{site=\"idle\"} 0");
-	has_line(t, "epmon_login_duration_seconds_count{site=\"lyon\"} 0");
+	has_line(t, "epmon_consecutive_failures{probe=\"p1\",site=\"idle\"} 0");
+	has_line(t, "epmon_login_duration_seconds_count{probe=\"p1\",site=\"lyon\"} 0");
 	free(t);
 	monitor_free(m);
 	config_free(cfg);

@@ -200,11 +200,11 @@ static void json_values(void **state)
 	struct monitor *m = fed_monitor(cfg);
 	char *t = render(m, 1);
 
-	has(t, "{\"version\":\"1.0\",\"now\":\"");
+	has(t, "{\"version\":\"1.0\",\"probe\":\"");
 	has(t, "\"frequency_s\":300,\"cycle\":{\"count\":144,\"overruns\":0,");
 	has(t, "{\"name\":\"paris\",\"state\":\"ok\",\"up\":true,\"consecutive_failures\":0,"
 	       "\"alert_active\":false,\"has_vpn\":false,\"availability_24h\":1,");
-	has(t, "\"resolv_conf_repairs_total\":0,\"in_maintenance\":false,\"muted\":false,\"vpn\":null,\"last\":{");
+	has(t, "\"resolv_conf_repairs_total\":0,\"degraded\":false,\"in_maintenance\":false,\"muted\":false,\"vpn\":null,\"last\":{");
 	has(t, "{\"name\":\"lyon\",\"state\":\"failing\",\"up\":false,\"consecutive_failures\":2,");
 	has(t, "\"vpn\":{\"client\":\"custom\",\"implementation\":\"custom\"},\"last\":{");
 	has(t, "\"result\":\"fail\",\"failed_step\":\"vpn_login\",\"detail\":"
