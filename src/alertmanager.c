@@ -131,13 +131,6 @@ char *alertmanager_compose(const struct alert_state *st, const struct config *cf
 	return text;
 }
 
-/* The sender's copy: only what sending needs. */
-struct am_channel {
-	char **urls;
-	size_t nurls;
-	double timeout_s;
-};
-
 static void am_release(void *settings)
 {
 	struct am_channel *c = settings;
@@ -148,20 +141,21 @@ static void am_release(void *settings)
 	free(c);
 }
 
+/* A struct am_channel into a new one (the sender copies its copy again). */
 static void *am_copy(const void *settings)
 {
-	const struct alerting_settings *a = settings;
+	const struct am_channel *a = settings;
 	struct am_channel *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
-	c->timeout_s = a->am_timeout_s;
-	if (!(c->urls = calloc(a->nam_urls + 1, sizeof(char *)))) {
+	c->timeout_s = a->timeout_s;
+	if (!(c->urls = calloc(a->nurls + 1, sizeof(char *)))) {
 		free(c);
 		return NULL;
 	}
-	for (; c->nurls < a->nam_urls; c->nurls++) {
-		if (!(c->urls[c->nurls] = strdup(a->am_urls[c->nurls]))) {
+	for (; c->nurls < a->nurls; c->nurls++) {
+		if (!(c->urls[c->nurls] = strdup(a->urls[c->nurls]))) {
 			am_release(c);
 			return NULL;
 		}
@@ -198,7 +192,7 @@ static void am_send(const void *settings, const char *msg, size_t len,
 }
 
 const struct sender_ops alertmanager_sender_ops = {
-	.noun = "alertmanager",
+	.noun = "Alertmanager document",
 	.quiet = 1,
 	.copy = am_copy,
 	.release = am_release,

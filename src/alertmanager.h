@@ -23,8 +23,13 @@
 char *alertmanager_compose(const struct alert_state *st, const struct config *cfg,
 			   time_t now, size_t *len);
 
-/* The channel: settings are the struct alerting_settings of the config
- * (urls, timeout; labels are in the document). */
+/* The channel's settings (labels are in the document). The strings are
+ * the caller's: the sender copies them. */
+struct am_channel {
+	char **urls;
+	size_t nurls;
+	double timeout_s;
+};
 extern const struct sender_ops alertmanager_sender_ops;
 
 #endif

@@ -111,6 +111,8 @@ void http_post(const char *url, const char *const *headers, const char *body,
 	cl->easy_cleanup(h);
 	cl->slist_free_all(list);
 	utf8_clean_line(ans.text);
+	for (size_t n = strlen(ans.text); n && ans.text[n - 1] == ' '; n--)
+		ans.text[n - 1] = '\0';    /* the answer's own newline, made a space */
 	if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		out->status = DELIVERY_ABORTED;
 		snprintf(out->error, sizeof(out->error), "%s: aborted", shown);

@@ -121,6 +121,10 @@ static void judge_degraded(struct notifier *n, const struct config *cfg,
 
 static void sinks_stop(struct notifier *n)
 {
+	/* every hung conversation is aborted at once, then each is joined */
+	for (size_t i = 0; i < n->nhooks; i++)
+		sender_request_stop(n->hooks[i]);
+	sender_request_stop(n->am);
 	for (size_t i = 0; i < n->nhooks; i++) {
 		sender_stop(n->hooks[i], NOTIFY_STOP_WAIT_S);
 		spool_free(n->hook_spools[i]);
@@ -169,9 +173,11 @@ static void sinks_start(struct notifier *n, const struct config *cfg)
 		t.max_age_s = ALERTMANAGER_RESOLVED_S;
 		t.retry_min_s = cfg->frequency_s < t.retry_min_s ? cfg->frequency_s
 			: t.retry_min_s;
+		struct am_channel ch = { a->am_urls, a->nam_urls, a->am_timeout_s };
+
 		snprintf(dir, sizeof(dir), "%s/alertmanager", cfg->state_dir);
 		n->am_spool = spool_new_at(dir, "json");
-		n->am = sender_start(&alertmanager_sender_ops, a, &t, dir, "json");
+		n->am = sender_start(&alertmanager_sender_ops, &ch, &t, dir, "json");
 	}
 }
 

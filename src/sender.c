@@ -52,7 +52,9 @@ static void describe_entry(const struct sender *s, const char *name, char *buf,
 	const char *site = strchr(name, '-');
 	const char *kind = strrchr(name, '-');
 
-	if (site && kind && kind > site)
+	if (site && !strncmp(site, "-all-", 5))
+		snprintf(buf, len, "%s (%s)", s->ops->noun, name);
+	else if (site && kind && kind > site)
 		snprintf(buf, len, "%.*s %s of site %.*s (%s)",
 			 (int)(strlen(kind + 1) - strlen(s->ext)), kind + 1,
 			 s->ops->noun, (int)(kind - site - 1), site + 1, name);
@@ -261,6 +263,16 @@ void sender_wake(struct sender *s)
 {
 	pthread_mutex_lock(&s->lock);
 	s->work = 1;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void sender_request_stop(struct sender *s)
+{
+	if (!s)
+		return;
+	atomic_store(&s->stop, 1);
+	pthread_mutex_lock(&s->lock);
 	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 }

@@ -55,6 +55,10 @@ void sender_configure(struct sender *s, const void *settings,
  * running or the server is being backed off from. */
 void sender_wake(struct sender *s);
 
+/* Asks the thread to stop without waiting (NULL: nothing); sender_stop
+ * then joins it. */
+void sender_request_stop(struct sender *s);
+
 /* Asks the thread to stop (a conversation in progress is aborted) and waits
  * at most wait_s for it. 0: joined and freed. -1: it did not end in time and
  * was left running (not freed; the process is exiting). */

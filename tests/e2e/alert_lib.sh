@@ -154,3 +154,59 @@ expect_log() {
 spool_count() {
 	find "$1/spool" -maxdepth 1 -name '*.eml' ! -name '.*' 2>/dev/null | wc -l
 }
+
+# ---- webhooks and Alertmanager (test_alert_webhook.sh, test_alert_alertmanager.sh) ----
+# One namespace $P with only its loopback: epmon, the receiver and Alertmanager all run in
+# it on 127.0.0.1, so nothing leaves it. A site pings an address of 10.215.9.0/24 that
+# answers while it is on lo (sink_answer ADDR 1) and fails at once otherwise, with no route
+# ("cannot send to ADDR: Network is unreachable"): a cycle takes milliseconds either way.
+
+# sink_require: skip/fail unless root, namespaces, /usr/bin/python3 and $EPMON are here.
+sink_require() {
+	require_root_netns
+	[ -x /usr/bin/python3 ] || skip "needs /usr/bin/python3"
+	[ -x "${EPMON:-}" ] || fail "EPMON (the epmon binary) not set or not executable: '${EPMON:-}'"
+}
+
+# sink_topology: namespace $P, lo only.
+sink_topology() {
+	P=$E2E_PREFIX-probe
+	netns_create "$P"
+}
+
+# sink_answer ADDR 0|1: pings of ADDR fail (0: no route) or are answered (1: on lo).
+sink_answer() {
+	if [ "$2" = 1 ]; then
+		ip -n "$P" addr add "$1/32" dev lo || fail "addr $1 on lo of $P"
+	else
+		ip -n "$P" addr del "$1/32" dev lo || fail "del addr $1 on lo of $P"
+	fi
+}
+
+# sink_config FILE RESULTS STATE PROBE ALERTING SITES: a 0600 config, written atomically;
+# frequency 1 s, one ping with a 0.3 s timeout, probe_name PROBE; ALERTING is the inside of
+# the alerting map, SITES the lines under sites:.
+sink_config() {
+	{
+		echo "frequency: 1"
+		echo "probe_name: $4"
+		echo "results: {directory: $2}"
+		echo "state_directory: $3"
+		echo "ping: {count: 1, interval: 0.1, timeout: 0.3}"
+		printf 'alerting:\n%s\n' "$5"
+		printf 'sites:\n%s\n' "$6"
+	} >"$1.new"
+	chmod 600 "$1.new"
+	mv -f "$1.new" "$1"
+}
+
+# wait_for SECONDS CMD...: run CMD every 0.1 s until it succeeds; 0 when it did, 1 after
+# SECONDS.
+wait_for() {
+	local end=$(($(date +%s%N) + $1 * 1000000000))
+	shift
+	until "$@"; do
+		[ "$(date +%s%N)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
