@@ -12,14 +12,14 @@ passed=0; failed=0; skipped=0; failures=()
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-record() { # name rc log
-	local name=$1 rc=$2 log=$3
+record() { # name rc log [seconds]
+	local name=$1 rc=$2 log=$3 took=${4:+ (${4} s)}
 	if [ "$rc" -eq 0 ]; then
-		passed=$((passed + 1)); echo "PASS $name"
+		passed=$((passed + 1)); echo "PASS $name$took"
 	elif [ "$rc" -eq 77 ] && [ "${CI:-}" != "true" ]; then
 		skipped=$((skipped + 1)); echo "SKIP $name: $(tail -1 "$log")"
 	else
-		failed=$((failed + 1)); failures+=("$name"); echo "FAIL $name (exit $rc)"
+		failed=$((failed + 1)); failures+=("$name"); echo "FAIL $name (exit $rc)$took"
 		sed 's/^/    | /' "$log" | tail -60
 	fi
 }
@@ -34,12 +34,14 @@ run_unit() { # build
 }
 
 run_e2e() { # build
-	local b=$1 t log rc
+	local b=$1 t log rc t0 took
 	for t in tests/e2e/test_*.sh; do
 		[ -f "$t" ] || continue
 		log=$(mktemp)
+		t0=$(date +%s%N)
 		EPMON="$PWD/$b/epmon" TOOLS="$PWD/build/tools" timeout 600 bash "$t" >"$log" 2>&1; rc=$?
-		record "e2e($b)/$(basename "$t" .sh)" "$rc" "$log"; rm -f "$log"
+		took=$((($(date +%s%N) - t0) / 100000000))
+		record "e2e($b)/$(basename "$t" .sh)" "$rc" "$log" "$((took / 10)).$((took % 10))"; rm -f "$log"
 	done
 }
 
