@@ -69,6 +69,7 @@ struct alert_event {
 	time_t at;                  /* the clock of alert_update */
 	double outage_s;            /* UP: first failed test -> first good test */
 	char figures[200];          /* (UN)DEGRADED: "login p95 3.8 s over the last 1 h, baseline 1.1 s" */
+	char probe[64];             /* probe_name, set by the notifier; "" unknown */
 	struct alert_site site;     /* copy; history includes the triggering result */
 };
 

@@ -353,6 +353,8 @@ static void put_body(FILE *f, const struct alert_event *ev,
 		line(f, "%s", "");
 		line(f, "Site:           %s", s->name);
 		put_site(f, site);
+		if (ev->probe[0])
+			line(f, "Probe:          %s", ev->probe);
 		line(f, "Probe host:     %s", hostname);
 		line(f, "%s", "");
 		put_history(f, s);
@@ -385,6 +387,8 @@ static void put_body(FILE *f, const struct alert_event *ev,
 		line(f, "First failure:  %s", since);
 	}
 	line(f, "Failed cycles:  %d", s->failures);
+	if (ev->probe[0])
+		line(f, "Probe:          %s", ev->probe);
 	line(f, "Probe host:     %s", hostname);
 	line(f, "%s", "");
 	put_history(f, s);

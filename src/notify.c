@@ -370,6 +370,8 @@ void notifier_after_cycle(struct notifier *n, const struct config *cfg,
 		flush_pending(n, now);
 	for (size_t i = 0; i < nev; i++) {
 		char subject[512];
+
+		snprintf(evs[i].probe, sizeof(evs[i].probe), "%s", cfg->probe_name);
 		mail_subject(&evs[i], subject, sizeof(subject));
 		log_event(&evs[i], subject);
 		if (mail)

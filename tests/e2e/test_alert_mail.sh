@@ -73,6 +73,7 @@ for fixed in ["Site paris is DOWN: external_ping failed in 2 consecutive cycles.
               "\r\nProbe host:     %s\r\n" % host,
               "\r\nLast results, oldest first:\r\n"]:
     assert fixed in text, "body lacks %r:\n%s" % (fixed, text)
+assert re.search(r"\r\nProbe:          [A-Za-z0-9_.-]+\r\n", text), "no probe_name line: " + text
 assert re.search(r"\r\nFirst failure:  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [-+]\d{4}\r\n", text), text
 rows = re.findall(r"\r\n  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [-+]\d{4} +FAIL +external_ping +- +- +- +"
                   r"no reply from 10\.215\.1\.10 in 0\.3 s", text)

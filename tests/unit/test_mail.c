@@ -164,6 +164,7 @@ static void down_mail(void **state)
 	assert_match(msg, "^First failure:  2023-11-14 [0-9]{2}:[0-9]{2}:20 [-+][0-9]{4}\r$");
 	assert_non_null(strstr(msg, "\r\nFailed cycles:  2\r\n"));
 	assert_non_null(strstr(msg, "\r\nProbe host:     probe-1\r\n"));
+	assert_null(strstr(msg, "\r\nProbe:  "));     /* no probe_name in the event */
 	/* the table: a header and one row per result, oldest first */
 	assert_match(msg, "^Last results, oldest first:\r\n"
 		     "  TIME +RESULT STEP +EXT_MS +LOGIN_MS +INT_MS +DETAIL\r\n"
