@@ -22,7 +22,7 @@ static const char page_style[] =
 	".up .badge,.badge.up{background:#1a8f3c}.down .badge,.badge.down{background:#c62828}"
 	".unknown .badge,.badge.unknown{background:#888}h2 .badge{font-size:.75em}"
 	"tr.down td{background:#fdecea}"
-	".alert{color:#c62828;font-weight:600}"
+	".alert{color:#c62828;font-weight:600}.note{color:#8a5a00;font-weight:600}"
 	"section.site{background:#fff;border:1px solid #ddd;padding:.2em 1em .6em;margin:1em 0;max-width:900px}"
 	"svg.chart{width:100%;height:auto;display:block}"
 	"svg .grid{stroke:#e3e3e3;stroke-width:1}"
@@ -124,6 +124,11 @@ static void site_row(FILE *out, const struct monitor_site *s, time_t now)
 		!s->has_last ? "?" : r->ok ? "UP" : "DOWN");
 	if (s->alert_active)
 		fputs(" <span class=\"alert\">alerted</span>", out);
+	if (s->degraded)
+		fputs(" <span class=\"note\">degraded</span>", out);
+	if (s->quiet)
+		fprintf(out, " <span class=\"note\">%s</span>",
+			s->quiet == 1 ? "maintenance" : "muted");
 	fputs("</td>", out);
 	local_time(when, sizeof(when), s->has_last ? r->started.tv_sec : 0, DATE_TIME);
 	fprintf(out, "<td>%s</td>", when);

@@ -145,6 +145,23 @@ static void page_rows_and_charts(void **state)
 	assert_int_equal(count(t, "http://") + count(t, "https://"),
 			 count(t, "http://www.w3.org/2000/svg"));
 	assert_int_equal(count(t, "src="), 0);
+	assert_null(strstr(t, ">maintenance</span>"));
+	free(t);
+	{
+		/* lyon in a maintenance window, idle muted */
+		unsigned char quiet[3] = { 0, 1, 2 };
+		monitor_set_quiet(m, quiet, 3);
+		t = render(m, 0);
+		has(t, "<span class=\"note\">maintenance</span>");
+		has(t, "<span class=\"note\">muted</span>");
+		free(t);
+		t = render(m, 1);
+		has(t, "\"in_maintenance\":true,\"muted\":false");
+		has(t, "\"in_maintenance\":false,\"muted\":true");
+		free(t);
+		monitor_set_quiet(m, NULL, 0);
+		t = render(m, 0);
+	}
 	/* the hostile detail is text */
 	has(t, "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; bad \xef\xbf\xbd byte ");
 	has(t, "vpn_login: ");
