@@ -97,6 +97,21 @@ void config_free(struct config *cfg)
 	free(cfg);
 }
 
+struct config *config_load_print(const char *path, int warnings)
+{
+	struct config_diag diag = { 0 };
+	struct config *cfg = config_load(path, &diag);
+
+	for (size_t i = 0; warnings && i < diag.nwarnings; i++)
+		fprintf(stderr, "warning: %s\n", diag.warnings[i]);
+	for (size_t i = 0; i < diag.nerrors; i++)
+		fprintf(stderr, "%s\n", diag.errors[i]);
+	if (!cfg && diag.nerrors == 0)
+		fprintf(stderr, "%s: cannot load config\n", path);
+	config_diag_free(&diag);
+	return cfg;
+}
+
 void config_diag_free(struct config_diag *diag)
 {
 	if (!diag)

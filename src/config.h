@@ -275,6 +275,10 @@ struct config_diag {
 	size_t nwarnings;
 };
 
+/* config_load for a command: errors (and, with warnings set, warnings) go
+ * to stderr, one "FILE:LINE:COL: message" a line. NULL when unusable. */
+struct config *config_load_print(const char *path, int warnings);
+
 /* Parses and validates `path`. Returns the config, or NULL when there was
  * any error; every error found (not only the first) is in diag. */
 struct config *config_load(const char *path, struct config_diag *diag);

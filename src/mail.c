@@ -334,6 +334,19 @@ static void put_site(FILE *f, const struct site *site)
 		line(f, "Internal host:  %s", site->internal_ip);
 }
 
+/* Probe lines, the last results and the signature. */
+static void put_tail(FILE *f, const struct alert_event *ev, const char *hostname)
+{
+	if (ev->probe[0])
+		line(f, "Probe:          %s", ev->probe);
+	line(f, "Probe host:     %s", hostname);
+	line(f, "%s", "");
+	put_history(f, &ev->site);
+	line(f, "%s", "");
+	line(f, "-- ");
+	line(f, "epmon %s on %s", EPMON_VERSION, hostname);
+}
+
 static void put_body(FILE *f, const struct alert_event *ev,
 		     const struct site *site, const char *hostname)
 {
@@ -353,14 +366,7 @@ static void put_body(FILE *f, const struct alert_event *ev,
 		line(f, "%s", "");
 		line(f, "Site:           %s", s->name);
 		put_site(f, site);
-		if (ev->probe[0])
-			line(f, "Probe:          %s", ev->probe);
-		line(f, "Probe host:     %s", hostname);
-		line(f, "%s", "");
-		put_history(f, s);
-		line(f, "%s", "");
-		line(f, "-- ");
-		line(f, "epmon %s on %s", EPMON_VERSION, hostname);
+		put_tail(f, ev, hostname);
 		return;
 	}
 	if (ev->kind == ALERT_UP) {
@@ -387,14 +393,7 @@ static void put_body(FILE *f, const struct alert_event *ev,
 		line(f, "First failure:  %s", since);
 	}
 	line(f, "Failed cycles:  %d", s->failures);
-	if (ev->probe[0])
-		line(f, "Probe:          %s", ev->probe);
-	line(f, "Probe host:     %s", hostname);
-	line(f, "%s", "");
-	put_history(f, s);
-	line(f, "%s", "");
-	line(f, "-- ");
-	line(f, "epmon %s on %s", EPMON_VERSION, hostname);
+	put_tail(f, ev, hostname);
 }
 
 /* Closes the memstream and hands its text out; NULL on a write error. */

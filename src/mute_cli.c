@@ -19,19 +19,6 @@ static int usage(void)
 	return EXIT_USAGE;
 }
 
-static struct config *load(const char *path)
-{
-	struct config_diag diag = { 0 };
-	struct config *cfg = config_load(path, &diag);
-
-	for (size_t i = 0; i < diag.nerrors; i++)
-		fprintf(stderr, "%s\n", diag.errors[i]);
-	if (!cfg && diag.nerrors == 0)
-		fprintf(stderr, "%s: cannot load config\n", path);
-	config_diag_free(&diag);
-	return cfg;
-}
-
 int mute_cmd(const char *config_path, int argc, char **argv)
 {
 	int unmute = !strcmp(argv[0], "unmute");
@@ -62,7 +49,7 @@ int mute_cmd(const char *config_path, int argc, char **argv)
 			"4h, got '%s'\n", pos[1]);
 		return EXIT_USAGE;
 	}
-	if (!(cfg = load(config_path)))
+	if (!(cfg = config_load_print(config_path, 0)))
 		return EXIT_USAGE;
 	if (strcmp(site, "all") != 0 && !config_find_site(cfg, site)) {
 		fprintf(stderr, "epmon %s: %s has no site '%s'\n", argv[0], cfg->path, site);

@@ -74,19 +74,6 @@ static void on_bad(const char *path, unsigned long line, const char *why, void *
 		fprintf(stderr, "%s:%lu: %s\n", path, line, why);
 }
 
-static struct config *load(const char *path)
-{
-	struct config_diag diag = { 0 };
-	struct config *cfg = config_load(path, &diag);
-
-	for (size_t i = 0; i < diag.nerrors; i++)
-		fprintf(stderr, "%s\n", diag.errors[i]);
-	if (!cfg && diag.nerrors == 0)
-		fprintf(stderr, "%s: cannot load config\n", path);
-	config_diag_free(&diag);
-	return cfg;
-}
-
 /* Reads the range and prints the report. */
 static int run_report(const struct config *cfg, time_t from, time_t to,
 		      const char *const *only, size_t nonly, enum report_format format)
@@ -198,7 +185,7 @@ int report_cmd(const char *config_path, const char *const *only, size_t nonly,
 		free(sites);
 		return EXIT_USAGE;
 	}
-	cfg = load(config_path ? config_path : config_default_path());
+	cfg = config_load_print(config_path ? config_path : config_default_path(), 0);
 	if (!cfg) {
 		free(sites);
 		return EXIT_USAGE;
