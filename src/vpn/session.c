@@ -280,9 +280,14 @@ void session_reap(struct session *s)
 
 void session_wait_io(struct session *s, int timeout_ms)
 {
-	struct pollfd p[2];
+	session_wait_io_fd(s, timeout_ms, -1);
+}
+
+int session_wait_io_fd(struct session *s, int timeout_ms, int fd)
+{
+	struct pollfd p[3];
 	nfds_t n = 0;
-	int mi = -1;
+	int mi = -1, fi = -1;
 
 	if (!s->reaped && s->pidfd < 0 && (timeout_ms < 0 || timeout_ms > 20))
 		timeout_ms = 20;   /* no pidfd: look at the child now and then */
@@ -292,13 +297,18 @@ void session_wait_io(struct session *s, int timeout_ms)
 	}
 	if (!s->reaped && s->pidfd >= 0)
 		p[n++] = (struct pollfd){ .fd = s->pidfd, .events = POLLIN };
+	if (fd >= 0) {
+		fi = (int)n;
+		p[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	}
 	if (n == 0 && timeout_ms < 0)
-		return;   /* nothing could ever wake us */
+		return 0;   /* nothing could ever wake us */
 	int rc = poll(p, n, timeout_ms);   /* -1: until something happens */
 	if (rc > 0 && mi >= 0 && p[mi].revents)
 		session_read(s);
 	if (!s->reaped)
 		session_reap(s);
+	return rc > 0 && fi >= 0 && p[fi].revents;
 }
 
 void session_drain_after_exit(struct session *s)
@@ -317,6 +327,11 @@ void session_drain_after_exit(struct session *s)
 
 int session_pump(struct session *s, int timeout_ms)
 {
+	return session_pump_fd(s, timeout_ms, -1);
+}
+
+int session_pump_fd(struct session *s, int timeout_ms, int fd)
+{
 	double deadline = session_now_ms() + timeout_ms;
 
 	s->expecting = 0;   /* nothing is matched after the login */
@@ -330,7 +345,8 @@ int session_pump(struct session *s, int timeout_ms)
 		double left = deadline - session_now_ms();
 		if (left <= 0)
 			return 0;
-		session_wait_io(s, (int)left + 1);
+		if (session_wait_io_fd(s, (int)left + 1, fd))
+			return 2;
 	}
 }
 

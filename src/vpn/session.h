@@ -81,6 +81,9 @@ const char *session_output_tail(const struct session *s); /* last 4 KiB, secrets
 /* After login: drain the client's output for up to timeout_ms so it never
  * blocks on a full pty. 0 while the client runs, 1 once it has exited. */
 int session_pump(struct session *s, int timeout_ms);
+/* The same, returning 2 as soon as fd (-1: none) is readable, e.g. the
+ * pidfd of another process epmon waits for. */
+int session_pump_fd(struct session *s, int timeout_ms, int fd);
 
 pid_t session_pid(const struct session *s);  /* also the process group id */
 int session_alive(struct session *s);         /* 1 while the client runs */

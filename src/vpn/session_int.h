@@ -68,6 +68,8 @@ size_t session_unmask(char *dst, size_t cap, const char *src, size_t n);
 void session_reap(struct session *s);
 /* Waits up to timeout_ms for output or the client's exit, handles both. */
 void session_wait_io(struct session *s, int timeout_ms);
+/* The same, also waiting for fd (-1: none) to be readable: returns 1 then. */
+int session_wait_io_fd(struct session *s, int timeout_ms, int fd);
 /* After the client exited: read what is still in flight, briefly. */
 void session_drain_after_exit(struct session *s);
 int session_write_all(struct session *s, const char *data, size_t n);

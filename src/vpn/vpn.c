@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -304,8 +305,6 @@ static int last_line(const char *tail, char *buf, size_t len)
  * private resolv.conf. NULL without isolation: the client's own default. */
 static const char *isolated_script(struct vpn_tunnel *t)
 {
-	char self[PATH_MAX];
-	ssize_t n;
 	size_t i = 0;
 
 	if (!t->env->isolation)
@@ -314,13 +313,11 @@ static const char *isolated_script(struct vpn_tunnel *t)
 		t->client_env[i] = proc_clean_env[i];
 	t->client_env[i++] = "EPMON_PRIVATE_RESOLV=1";
 	t->client_env[i] = NULL;
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return NULL;
-	self[n] = 0;
-	/* openconnect runs it through /bin/sh -c */
-	snprintf(t->script, sizeof(t->script), "'%s' tunnel-setup", self);
-	return strchr(self, '\'') ? NULL : t->script;
+	/* this very binary, even after an upgrade replaced the file (the path
+	 * of /proc/self/exe would then end in " (deleted)"); the client shares
+	 * epmon's pid namespace. openconnect runs it through /bin/sh -c. */
+	snprintf(t->script, sizeof(t->script), "/proc/%d/exe tunnel-setup", (int)getpid());
+	return t->script;
 }
 
 /* wireguard-go's environment: its log at level verbose gives the "UAPI
@@ -411,21 +408,28 @@ static int ipsec_run(struct vpn_tunnel *t, const char *const *args, double deadl
 		     const char *what, struct site_result *out)
 {
 	pid_t pid = ipsec_swanctl(t->ipsec_dir, args);
-	int status, wait_ms = 1;
+	int status, wait_ms = 1, pidfd, rc = -1;
 
 	if (pid < 0) {
 		site_result_note(out, "cannot run swanctl: %s", strerror(errno));
 		return -1;
 	}
+	/* swanctl's exit wakes the wait at once (without a pidfd: polled) */
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd >= 0)
+		wait_ms = 100;
 	for (;;) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
-		if (r == pid)
+		if (r == pid) {
+			if (pidfd >= 0)
+				close(pidfd);
 			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+		}
 		if (r < 0 && errno != EINTR) {
 			site_result_note(out, "swanctl %s: %s", what, strerror(errno));
-			return -1;
+			break;
 		}
-		if (session_pump(t->session, wait_ms) == 1) {
+		if (session_pump_fd(t->session, wait_ms, pidfd) == 1) {
 			note_client_exit(t, out);
 			break;
 		}
@@ -452,10 +456,12 @@ static int ipsec_run(struct vpn_tunnel *t, const char *const *args, double deadl
 		if (wait_ms < 20)
 			wait_ms *= 2;
 	}
+	if (pidfd >= 0)
+		close(pidfd);
 	kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	return -1;
+	return rc;
 }
 
 /* IKEv2: the connection loaded into this site's charon (secrets from the
