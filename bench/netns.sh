@@ -88,57 +88,8 @@ if ! "$EPMON" check-config -c "$TMP/keys.yml" >"$TMP/keys.out" 2>&1; then
 	exit 77
 fi
 
-# ---- cgroups: the CPU of a whole process tree, and what a run left behind ----
-CG_ROOT='' CG_KIND=''
-if [ -f /sys/fs/cgroup/cpuacct/cpuacct.usage ]; then
-	CG_ROOT=/sys/fs/cgroup/cpuacct CG_KIND=v1
-elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then
-	CG_ROOT=/sys/fs/cgroup CG_KIND=v2
-fi
-CG_DIRS=()
-# cg_new NAME: a cgroup for one run; its path in CG ("" when there are no cgroups).
-cg_new() {
-	CG=
-	[ -n "$CG_ROOT" ] || return 0
-	if mkdir "$CG_ROOT/$E2E_PREFIX-$1" 2>/dev/null; then
-		CG=$CG_ROOT/$E2E_PREFIX-$1
-		CG_DIRS+=("$CG")
-	fi
-}
-# cg_cpu_ms DIR: CPU of every process that ever was in DIR, ms.
-cg_cpu_ms() {
-	case $CG_KIND in
-	v1) awk '{ printf "%.1f", $1 / 1e6 }' "$1/cpuacct.usage" ;;
-	v2) awk '$1 == "usage_usec" { printf "%.1f", $2 / 1e3 }' "$1/cpu.stat" ;;
-	esac
-}
-# cg_left DIR: "PID COMM" of every live process still in DIR.
-cg_left() {
-	local pid
-	[ -n "$1" ] || return 0
-	for pid in $(cat "$1/cgroup.procs" 2>/dev/null); do
-		lab_alive "$pid" && echo "$pid $(cat "/proc/$pid/comm" 2>/dev/null)"
-	done
-}
-# netns_exit: the EXIT trap: processes left in our cgroups are ours (started by a run of
-# epmon): SIGKILL them by pid, remove the cgroups, then lab_exit (registered pids, the lab).
-netns_exit() {
-	local rc=$? d pid i
-	for d in "${CG_DIRS[@]}"; do
-		for pid in $(cat "$d/cgroup.procs" 2>/dev/null); do
-			echo "bench (d): killing leftover $(cat "/proc/$pid/comm" 2>/dev/null) $pid (of $(basename "$d"))" >&2
-			kill -KILL "$pid" 2>/dev/null
-		done
-	done
-	for d in "${CG_DIRS[@]}"; do
-		for i in $(seq 40); do rmdir "$d" 2>/dev/null && break; sleep 0.05; done
-	done
-	(exit "$rc")
-	lab_exit
-}
-
 lab_start "$N"
-trap netns_exit EXIT
+trap "cg_exit d" EXIT
 probe_settle
 probe_ino=$(ip netns exec "$LAB_NS_PROBE" stat -L -c %i /proc/self/ns/net)
 fwd_before=$(ip netns exec "$LAB_NS_PROBE" sysctl -n net.ipv4.ip_forward)
@@ -220,7 +171,6 @@ once() {
 
 # machine_cpu: "TOTAL BUSY" clock ticks of all CPUs since boot (/proc/stat; busy = all but
 # idle and iowait): ocserv, the kernel's namespace cleanup and everything else included.
-machine_cpu() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print t, t - $5 - $6 }' /proc/stat; }
 
 # sample_epmon PID: peaks of VmHWM, threads and open fds of PID until it exits, every 20 ms
 # (bash builtins only, so that sampling costs the cores little); sets HWM, THREADS, FDS.

@@ -11,8 +11,12 @@
 #                      (issue 9): cycle at concurrency 1, 8 and 50 against one site alone,
 #                      CPU per site test of the whole process tree (epmon's own setup and
 #                      vpnc-script), epmon's own peak RSS, fds over 100 cycles, login times
-# (a), (b) and (d) need root (network namespaces, the lab); (c) does not. Exit 0 when
-# something could be measured, 77 when nothing could, 1 when a measurement broke. ~6 min.
+#   (e) bench/clients.sh every client kind against the lab (issue 10): openconnect, openvpn
+#                      with a password and with a certificate only, wireguard, ipsec; 20
+#                      logins each: login_ms median and p95, CPU per site test of the whole
+#                      process tree, epmon's own peak RSS, where the login time goes
+# (a), (b), (d) and (e) need root (network namespaces, the lab); (c) does not. Exit 0 when
+# something could be measured, 77 when nothing could, 1 when a measurement broke. ~6.5 min.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${1:-build}
@@ -20,7 +24,7 @@ EPMON=$PWD/$BUILD/epmon
 [ -x "$EPMON" ] || { echo "bench: no $EPMON (run make first)" >&2; exit 1; }
 root=1
 if [ "$(id -u)" -ne 0 ]; then
-	echo "bench: (a), (b) and (d) cannot be measured: they need root (network namespaces, the VPN lab)" >&2
+	echo "bench: (a), (b), (d) and (e) cannot be measured: they need root (network namespaces, the VPN lab)" >&2
 	root=0
 fi
 
@@ -41,7 +45,8 @@ fi
 echo "epmon benchmark: $("$EPMON" --version), $BUILD/epmon"
 echo "host: $(nproc) CPU(s), Linux $(uname -r), $(find /proc -maxdepth 1 -name '[0-9]*' | wc -l)" \
 	"processes, epmon links $(ldd "$EPMON" 2>/dev/null | grep -c '=>') shared libraries"
-echo "targets: issue 3 (core), issue 4 (vpn), issue 6 (report) and issue 9 (netns); a figure over its target is marked MISSED"
+echo "targets: issue 3 (core), issue 4 (vpn), issue 6 (report) and issue 9 (netns); a figure over its target is marked MISSED;"
+echo "issue 10 (clients) sets none: (e) prints figures only"
 
 measured=0
 broke=0
@@ -72,6 +77,13 @@ case $rc in
 0) measured=1 ;;
 77) echo; echo "(d) netns: not measured (see above; sudo make deps installs the lab's tools)" ;;
 *) echo; echo "(d) netns: the measurement failed (exit $rc, see above)"; broke=1 ;;
+esac
+rc=77
+[ "$root" = 1 ] && { bash bench/clients.sh "$EPMON" "$RUSAGE"; rc=$?; }
+case $rc in
+0) measured=1 ;;
+77) echo; echo "(e) clients: not measured (see above; sudo make deps installs the clients and the lab's servers)" ;;
+*) echo; echo "(e) clients: the measurement failed (exit $rc, see above)"; broke=1 ;;
 esac
 
 [ "$broke" = 1 ] && exit 1
