@@ -1,13 +1,17 @@
-# epmon - VPN gateway monitor.  `make` builds build/epmon.
+# epmon - VPN gateway monitor.  `make` builds build/epmon (the daemon only);
+# `make check` builds the tests too (cmocka) and runs them, with -Werror.
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 BUILD     ?= build
 CC        ?= cc
 VERSION   := 0.1.0
 
-WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
+# -Werror in `make check` and CI (WERROR=-Werror), not in a user's or packager's build
+WERROR    ?=
+WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 $(WERROR)
 CFLAGS    ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DEPMON_VERSION='"$(VERSION)"' -Isrc $(WARN) $(CFLAGS) $(SANFLAGS)
+# CPPFLAGS and LDFLAGS as given (a distribution's hardening flags reach every object)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DEPMON_VERSION='"$(VERSION)"' -Isrc $(CPPFLAGS) $(WARN) $(CFLAGS) $(SANFLAGS)
 LDLIBS    := -lyaml -lmnl -lnftables -ldl -lpthread -lutil -lm
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -27,28 +31,36 @@ DEB_PKGS  := build-essential pkg-config libyaml-dev libcmocka-dev libmnl-dev lib
 DEB_PKGS_NORECS := wireguard-go wireguard-tools strongswan-charon strongswan-swanctl \
              libcharon-extra-plugins libcharon-extauth-plugins libstrongswan-standard-plugins
 
-.PHONY: all deps check unit e2e bench install clean asan demo lab-up lab-down
+.PHONY: all tests deps check unit e2e bench install clean asan demo lab-up lab-down
 
-all: $(BUILD)/epmon $(UNIT_BIN) $(TOOL_BIN)
+all: $(BUILD)/epmon
 
-$(BUILD)/%.o: %.c $(wildcard src/*.h src/vpn/*.h)
+# the unit tests and the test tools (echo responder, HTTP load)
+tests: $(BUILD)/epmon $(UNIT_BIN) $(TOOL_BIN)
+
+# each object depends on the headers it includes (-MMD -MP: BUILD/x.d beside BUILD/x.o)
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d
 
 $(BUILD)/libepmon.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/epmon: $(BUILD)/src/main.o $(BUILD)/libepmon.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libepmon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -o $@ $< $(BUILD)/libepmon.a $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -MMD -MP $(LDFLAGS) -o $@ $< $(BUILD)/libepmon.a $(LDLIBS) -lcmocka
+
+-include $(UNIT_BIN:=.d)
 
 $(BUILD)/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< -lm
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -lm
 
 # Installs every build and test dependency (no-op when all are present).
 deps:
@@ -64,23 +76,23 @@ deps:
 	fi
 
 asan:
-	$(MAKE) BUILD=build-asan SANFLAGS="$(SAN)" CFLAGS="-O1 -g" all
+	$(MAKE) BUILD=build-asan SANFLAGS="$(SAN)" CFLAGS="-O1 -g" tests
 
-unit: all
+unit: tests
 	tests/run.sh unit $(BUILD)
 
 check: deps
-	$(MAKE) all
-	$(MAKE) asan
+	$(MAKE) WERROR=-Werror tests
+	$(MAKE) WERROR=-Werror asan
 	tests/run.sh all build build-asan
 
-e2e: all
+e2e: tests
 	tests/run.sh e2e $(BUILD)
 
-bench: all
+bench: tests
 	bench/run.sh $(BUILD)
 
-demo: deps all
+demo: deps tests
 	tests/lab/demo.sh $(BUILD)/epmon
 
 install: $(BUILD)/epmon
