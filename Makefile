@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # epmon - VPN gateway monitor.  `make` builds build/epmon (the daemon only);
 # `make check` builds the tests too (cmocka) and runs them, with -Werror.
 PREFIX    ?= /usr/local

@@ -124,3 +124,4 @@ bench_line "baseline: epmon's CPU / start to its log line" "$cpu_ms ms / $load_m
 bench_line "epmon VmHWM after the baseline" "$hwm kB" "report's"
 bench_line "hung sinks: gap between cycle starts, min-max" "$gmin-$gmax s" "1 s"
 bench_line "  (over $ngaps gaps); SIGTERM to exit" "$stop_ms ms"
+# SPDX-License-Identifier: MIT

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # Shared by bench/core.sh and bench/vpn.sh (sourced): the e2e helpers (namespaces, lab,
 # cleanup traps), sampling of a running epmon, and the arithmetic on its CSV and log.

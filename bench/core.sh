@@ -113,3 +113,4 @@ bench_line "epmon once: max RSS (wait4)" "$once_rss kB" "<= $RSS_TARGET_KB kB" \
 	"$(bench_verdict "$once_rss" "$RSS_TARGET_KB" kB)"
 echo "    per site test (cycles 2-$CYCLES): site duration_ms floor_ms"
 awk '{ printf "      %-8s %10.3f %10.3f  overhead %7.3f ms\n", $1, $2, $3, $2 - $3 }' "$TMP/tests"
+# SPDX-License-Identifier: MIT

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gen_results: writes a synthetic results history for the `epmon report`
  * benchmark, in the format of src/results.c: DIR/results-YYYY-MM-DD.csv,
  * one file per local day ending yesterday, one row per site per cycle.

@@ -368,3 +368,4 @@ if [ "${#BROKE[@]}" != 0 ]; then
 	exit 1
 fi
 exit 0
+# SPDX-License-Identifier: MIT

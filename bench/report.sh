@@ -85,3 +85,4 @@ bench_line "  CPU (user + sys) / max RSS" "$(printf '%.0f' "$jc") ms / $jm kB"
 bench_line "epmon report --site (1 of $SITES): wall" "$(printf '%.3f' "$one_w") s"
 bench_line "  CPU (user + sys) / max RSS" "$(printf '%.0f' "$one_c") ms / $one_m kB"
 echo "    every run, wall s: ${runs[*]}"
+# SPDX-License-Identifier: MIT

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # `make bench`: bench/run.sh BUILD. Measures BUILD/epmon and prints figures with their
 # targets beside them (figures, not pass/fail):
 #   (a) bench/core.sh  5 sites without vpn in network namespaces: overhead per site test over

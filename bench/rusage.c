@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rusage: runs a command and prints, on stderr, what it cost:
  *   rusage: wall_s=W cpu_ms=C user_ms=U sys_ms=S maxrss_kb=M exit=X
  * CPU and max RSS come from wait4(), so they cover the command and the children it waited

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench (b), VPN: the lab (tests/lab) with 3 ocserv gateways, 3 openconnect sites, ping
 # count 5, interval 0.2 s.
 #  1. `epmon run` for 5 cycles (the 1st is a warm-up, cycles 2-5 are measured):

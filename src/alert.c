@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The per-site alert state machine (persistence: alert_store.c). */
 #include "alert.h"
 

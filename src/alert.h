@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Per-site alert state: OK -> FAILING (n consecutive failures) -> ALERTED
  * (one DOWN mail, optional reminders) -> RECOVERED (one UP mail, after
  * success_threshold good cycles in a row) -> OK.

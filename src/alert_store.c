@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The alert state on disk: DIR/alert-state, one line per record:
  *   site NAME STATUS FAILURES FAILING_SINCE ALERTED_AT LAST_MAIL_AT REMINDERS DOWN_ID
  *   sample NAME AT OK STEP EXTERNAL_MS LOGIN_MS INTERNAL_MS DETAIL

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Alertmanager documents and delivery (see alertmanager.h). */
 #include "alertmanager.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Alertmanager (API v2): after each cycle the probe's whole view, one
  * alert per site that is DOWN (alertname EpmonSiteDown) plus the outages
  * resolved in the last ALERTMANAGER_RESOLVED_S with their endsAt, POSTed to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* config.yml -> struct config. The YAML is loaded as a libyaml document and
  * walked key by key; every problem found is reported, not only the first. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The parsed configuration: a plain struct the rest of epmon reads. */
 #ifndef EPMON_CONFIG_H
 #define EPMON_CONFIG_H

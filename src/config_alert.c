@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The logging: map (SMTP and alert defaults) and a site's alert: map. */
 #include <stdio.h>
 #include <stdlib.h>

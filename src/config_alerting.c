@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The alerting: map (Alertmanager, webhooks, thresholds) and probe_name. */
 #include <stdio.h>
 #include <stdlib.h>

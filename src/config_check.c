@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Checks against the system: addresses, regexes, binaries, password files.
  * They run at load time so `epmon check-config` catches them before a cycle. */
 #include <arpa/inet.h>

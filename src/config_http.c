@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The http: map: where `epmon run` serves /metrics, /status and the page. */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Private to the config module (config*.c): the walk over the YAML tree. */
 #ifndef EPMON_CONFIG_INTERNAL_H
 #define EPMON_CONFIG_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* alerting.maintenance: planned windows in which sites raise no alert. */
 #include <stdio.h>
 #include <stdlib.h>

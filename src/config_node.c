@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Reading typed values out of the libyaml document, with positioned errors. */
 #include <errno.h>
 #include <stdarg.h>

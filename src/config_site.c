@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The sites: list: one struct site per entry, merged over the global ping. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The vpn: map of a site: which client, how to log in, how to tear down. */
 #include <stdio.h>
 #include <stdlib.h>

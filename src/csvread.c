@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Reading the results CSV back. One pass over each line, by hand: a year of
  * 5-minute rows for 50 sites is ~5 M lines, so no sscanf/strtod per field.
  * Files are read with read(2) into one large buffer rather than mmap(2): a

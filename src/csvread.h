@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Reading the results CSV back: for `epmon report` and the status page's
  * history. Tolerates damaged or partial lines (reported, skipped). */
 #ifndef EPMON_CSVREAD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libcurl through dlopen (see curl_lib.h). */
 #include "curl_lib.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libcurl, loaded with dlopen on first use: libcurl and the TLS stacks it
  * pulls in are ~8 MB resident, so a probe that never alerts stays small.
  * One table of entry points per process (pthread_once), shared by the SMTP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One monitoring cycle: every selected site, up to `concurrency` at a time. */
 #ifndef EPMON_CYCLE_H
 #define EPMON_CYCLE_H

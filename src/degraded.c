@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Slow against its own history (see degraded.h). */
 #include "degraded.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* DEGRADED: a site that passes but is slow against its own history. Each
  * site's good results of the last `baseline` (from the results CSV at start,
  * then from every cycle) are kept; after a cycle the last `window` is judged

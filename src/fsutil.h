@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Small file-system helpers shared by the modules that write to disk. */
 #ifndef EPMON_FSUTIL_H
 #define EPMON_FSUTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* HMAC-SHA256 through libcrypto (see hmac.h). */
 #include "hmac.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* HMAC-SHA256 from OpenSSL's libcrypto, loaded with dlopen on first use
  * (only a webhook with a secret_file needs it). */
 #ifndef EPMON_HMAC_H

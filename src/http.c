@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The HTTP server of `epmon run` (http.h) on libmicrohttpd. */
 #include "http.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The HTTP side of `epmon run` (the http: map): GET /metrics (Prometheus),
  * GET /status (JSON) and GET / (the status page), served by libmicrohttpd
  * in its own thread from the monitor model (monitor.h), which the main

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* HTTP POST with libcurl (see http_post.h). */
 #include "http_post.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One HTTP(S) POST through libcurl, for webhooks and Alertmanager: 2xx is
  * delivered; no answer, 408, 429 and 5xx are worth a retry; any other
  * answer refuses this body for good. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Secret files and comparisons of the HTTP server (http_secret.h). */
 #include "http_secret.h"
 

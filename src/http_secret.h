@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The secrets of the http: map: password, certificate and key files, read
  * whole and wiped when freed; a comparison that does not leak timing. */
 #ifndef EPMON_HTTP_SECRET_H

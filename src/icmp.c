@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The ping engine: every target keeps its own schedule, all requests go out
  * from one poll() loop, and a reply finds its request through the sequence
  * number, which is global to the call (like fping's seqmap). */

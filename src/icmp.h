@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Native ICMP echo engine: many targets concurrently from one socket per
  * address family, replies matched by identifier and sequence (like fping). */
 #ifndef EPMON_ICMP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ICMP and ICMPv6 sockets for the ping engine (like fping's socket4.c and
  * socket6.c): a raw socket when permitted, else a ping socket (SOCK_DGRAM,
  * net.ipv4.ping_group_range), whose identifier the kernel assigns. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ICMP sockets of the ping engine: opening (raw, else ping socket), sending
  * echo requests and decoding what comes back. Internal to icmp*.c. */
 #ifndef EPMON_ICMP_SOCKET_H

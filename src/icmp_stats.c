@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* RTT statistics of the ping engine, apart from sockets so the math can be
  * unit tested (like fping's stats.c). */
 #include "icmp.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* JSON output helpers (see json.h). */
 #include "json.h"
 

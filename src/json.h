@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* JSON output helpers shared by /status, webhooks and Alertmanager. */
 #ifndef EPMON_JSON_H
 #define EPMON_JSON_H

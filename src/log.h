@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Logging to stderr, journald-friendly: "<level> [site] message". */
 #ifndef EPMON_LOG_H
 #define EPMON_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Composition of alert mails (headers + plain-text body). */
 #include "mail.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Alert mails as RFC 5322 messages: headers (Date, Message-ID, From, To,
  * Subject, MIME UTF-8) and a plain-text UTF-8 body, CRLF line ends, ready
  * for SMTP. One mail per site and event: DOWN, REMINDER, UP. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* epmon: VPN gateway monitor. CLI and the daemon's top level. */
 #include <errno.h>
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Maintenance windows and mutes (see maintenance.h). */
 #include "maintenance.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Maintenance windows (alerting.maintenance) and mutes (`epmon mute`):
  * whether a site raises alerts now. A window's wall-clock times are in its
  * timezone; as a process has one TZ, the offset of another zone is asked

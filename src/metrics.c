@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Prometheus exposition of the monitor (metrics.h). Every series of a
  * metric follows its one HELP and TYPE line, as the format requires. */
 #include "metrics.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* GET /metrics: the Prometheus text exposition format 0.0.4, names in the
  * style of blackbox_exporter. */
 #ifndef EPMON_METRICS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The in-memory model behind /metrics, /status and the page (monitor.h). */
 #include "monitor.h"
 

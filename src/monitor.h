@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the HTTP side shows: per site the last result, counters, alert
  * state, a login-time histogram and the history of the last 24 h (charts)
  * and 7 d (availability). The main thread updates it after each cycle; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* epmon mute / unmute (see mute_cli.h). */
 #include "mute_cli.h"
 

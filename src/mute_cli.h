@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* `epmon mute SITE|all DURATION [--reason TEXT]` and `epmon unmute
  * SITE|all`: unplanned work. The mutes live in state_directory/mutes; the
  * daemon reads them before each cycle (no signal needed). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Alerting in the daemon (see notify.h). */
 #include "notify.h"
 

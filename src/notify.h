@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Alerting as the daemon sees it: after each cycle, the alert state machine
  * (alert.h) decides which mails are due; each is composed (mail.h), written
  * to the spool (spool.h) and the state saved; the sender thread (sender.h)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The math of `epmon report`: rows in, per-site figures out. */
 #include "report.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* `epmon report`: per-site figures over the results CSV of a time range:
  * availability, failed cycles by step, outages, login time and RTT
  * percentiles. report.c holds the math, report_print.c the three output

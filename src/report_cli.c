@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* `epmon report [-c FILE] [--from DATE] [--to DATE] [--site NAME]...
  * [--format text|csv|json]`: the command line around report.c. */
 #include "report.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* `epmon report` output: a text table for people, CSV for spreadsheets,
  * JSON for programs. Numbers are printed with '.' whatever the locale
  * (epmon never calls setlocale), missing figures as "-", empty or null. */

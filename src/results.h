@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Results CSV: one row per site test, one file per local day
  * (DIR/results-YYYY-MM-DD.csv). Rows that cannot be written (disk full,
  * read-only, missing directory) wait in a bounded in-memory queue and are

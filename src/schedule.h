@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Cycle starts on a fixed monotonic grid: start + k * period. */
 #ifndef EPMON_SCHEDULE_H
 #define EPMON_SCHEDULE_H

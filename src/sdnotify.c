@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "sdnotify.h"
 
 #include <errno.h>

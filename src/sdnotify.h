@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* systemd's service notification protocol (sd_notify(3)) without
  * libsystemd: one AF_UNIX datagram per message to $NOTIFY_SOCKET. Lets
  * `Type=notify` units know when epmon is ready, what it is doing, and that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Secret files (see secret.h). */
 #include "secret.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Secrets read from files at the moment they are needed (never kept). */
 #ifndef EPMON_SECRET_H
 #define EPMON_SECRET_H

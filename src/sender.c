@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The sender thread (see sender.h). */
 #include "sender.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A sender thread: delivers one spool (spool.h) through one channel (SMTP,
  * a webhook, Alertmanager) so that a slow or dead server never delays a
  * cycle. Woken after each cycle and by its own timer for retries (backoff

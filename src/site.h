@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One site test: external ping -> VPN up -> internal ping -> teardown. */
 #ifndef EPMON_SITE_H
 #define EPMON_SITE_H

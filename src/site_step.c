@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "site.h"
 
 /* Lives apart from site.c so the CSV writer and its tests need no site engine. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One SMTP conversation with libcurl (see smtp.h). */
 #include "smtp.h"
 

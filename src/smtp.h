@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sending one message through the configured SMTP server with libcurl:
  * security none/starttls/tls, AUTH, CA file, connect and overall timeouts.
  * The password is read at each send and never printed: AUTH exchanges are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The on-disk spool of alert mails (see spool.h). */
 #include "spool.h"
 

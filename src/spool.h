@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The on-disk spool of alert mails: STATE_DIR/spool/, one file per message
  * (the RFC 5322 text, as sent), named CREATED.USEC.PID-SITE-KIND.eml so the
  * names sort by age. A message is written (temp file, fsync, rename, fsync

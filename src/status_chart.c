@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The 24 h chart of one site on the status page: an inline SVG with a
  * login-time panel (sites with a VPN) above an RTT panel, failed periods
  * as red bands across both, like SmokePing but without its density. */

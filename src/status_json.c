@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The /status document (status_json.h). Written by hand: the structure
  * is fixed and small, and a JSON library would be one more dependency. */
 #include "status_json.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* GET /status: the monitor as one JSON object. */
 #ifndef EPMON_STATUS_JSON_H
 #define EPMON_STATUS_JSON_H

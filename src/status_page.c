@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The HTML status page (status_page.h): what a person opens without
  * Prometheus or Grafana. Plain HTML and inline SVG, styled inline. */
 #include "status_page.h"

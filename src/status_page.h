@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* GET /: an HTML status page. No script and no external resource: a table
  * of the sites and per site an inline SVG chart of the last 24 h (login
  * time, RTTs, failures). Refreshes itself with <meta http-equiv=refresh>. */

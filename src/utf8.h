@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* UTF-8 text helpers for what goes into mails and state files. */
 #ifndef EPMON_UTF8_H
 #define EPMON_UTF8_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Webhook bodies and delivery (see webhook.h). */
 #include "webhook.h"
 

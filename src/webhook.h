@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Webhooks: one POST per alert event (DOWN, REMINDER, UP), the body in
  * epmon's JSON or in a form Slack or Teams shows, optionally signed with
  * HMAC-SHA256 (header X-Epmon-Signature: sha256=HEX of the body). Bodies

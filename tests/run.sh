@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Test runner: cmocka unit tests and end-to-end scripts.
 #   tests/run.sh unit BUILD            unit tests of one build
 #   tests/run.sh e2e BUILD             e2e scripts against BUILD/epmon

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The login dialogue: wait for each step's prompt, answer it, until the
  * connected pattern, a failed pattern, the client's exit or a timeout. */
 #include "vpn/session_int.h"

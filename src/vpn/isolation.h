@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Site isolation: each VPN site test in a network namespace of its own,
  * linked to the probe's namespace by a veth pair from isolation.subnet and
  * forwarded/masqueraded by epmon's nftables table `inet epmon`. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared by isolation.c (run directory, leftovers, nftables) and netns.c
  * (one site's namespace). Not for use outside src/vpn/. */
 #ifndef EPMON_ISOLATION_INT_H

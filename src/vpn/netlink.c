@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "vpn/netlink.h"
 #include "vpn/netlink_int.h"
 

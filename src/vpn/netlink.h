@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The few rtnetlink queries epmon needs to prove a tunnel is up and that a
  * client left no interface or route behind (via libmnl). */
 #ifndef EPMON_NETLINK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared by the rtnetlink files (netlink.c, nl_config.c): one request
  * helper, one address parser. Not for use outside src/vpn/. */
 #ifndef EPMON_NETLINK_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Changes to links, addresses and routes through rtnetlink (libmnl), in the
  * calling thread's network namespace: what the site namespaces and epmon's
  * own tunnel setup helper need instead of shelling out to ip(8). Every

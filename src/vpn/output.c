@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The client's output on its way to the expect buffer, the tail and the
  * debug log: \r stripped, every copy of a secret masked before it is kept
  * or logged, even when the client echoes it split across two reads. */

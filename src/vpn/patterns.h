@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Compiled client patterns, shared: a regex compiled once serves every
  * session that uses it, in any thread (glibc's regexec locks the pattern),
  * so 50 concurrent logins hold one copy of each pattern and its match

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "vpn/proc.h"
 
 #include <dirent.h>

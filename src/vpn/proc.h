@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Processes: run a helper command, find stale clients by exact name, stop
  * a process with escalation. */
 #ifndef EPMON_PROC_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "vpn/profiles.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Client profiles: how to start, log in and stop each VPN client. Every
  * field comes from the built-in profile unless the site overrides it. */
 #ifndef EPMON_PROFILES_H

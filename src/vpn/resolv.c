@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "vpn/resolv.h"
 
 #include <errno.h>

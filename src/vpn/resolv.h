@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* resolv.conf guard: VPN clients rewrite /etc/resolv.conf and do not always
  * put it back. epmon snapshots it before a site test, compares after, and
  * repairs it (the seed's way: `resolvconf -u`, else restore the copy). */

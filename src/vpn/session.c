@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The client process: spawned on a fresh pty as leader of its own session
  * and process group, drained while it runs, stopped group-wide. */
 #include "vpn/session_int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Expect engine: runs a VPN client on a pty, answers its prompts, times the
  * login and stops the client's whole process group. Knows nothing about
  * YAML or particular clients: the caller gives argv, steps and patterns. */

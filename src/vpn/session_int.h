@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internals shared by session.c (process), output.c (masked output) and
  * expect.c (login dialogue). Not for other modules. */
 #ifndef EPMON_VPN_SESSION_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "vpn/vpn.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The VPN steps of a site test: prepare (stale clients, resolv.conf),
  * up (login timed until the tunnel carries the route), down (stop, verify,
  * repair). */

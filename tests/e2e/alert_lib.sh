@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # Helpers of the alert tests (tests/e2e/test_alert_*.sh), sourced after lib.sh.
 #

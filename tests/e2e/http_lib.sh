@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # the variables are for the tests that source this file
 # Helpers of the HTTP tests (tests/e2e/test_http_*.sh), sourced after lib.sh.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # Helpers for e2e tests (bash; `source "$(dirname "$0")/lib.sh"`).
 #

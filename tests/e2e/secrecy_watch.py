@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """secrecy_watch.py: the watcher of the e2e secrecy tests (test_*_secrecy.sh).
 
 While `epmon once` runs, it samples /proc every few ms and reports every relevant process

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Alertmanager (issue 11) for real: /usr/bin/prometheus-alertmanager (0.25, clustering off)
 # on 127.0.0.1 of the test's namespace, route receiver "none" grouped by [site]; `epmon run`
 # in the same namespace (frequency 1 s, failure_threshold 2, success_threshold 1, labels

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # SMTP AUTH over STARTTLS (certtool CA), permanent rejections, dead letters, SIGHUP:
 #   1. wrong SMTP password -> a clear error log line, the mail stays in the spool;
 #      the password file corrected -> delivered at the next retry (AUTH, TLS seen by the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # DEGRADED / NOT DEGRADED (alerting.degraded, issue 11) with real openconnect logins to the
 # lab (ocserv gateway 1), made slow on demand by the test double tests/lab/slow-openconnect
 # (a copy in the temp dir, named as the site's vpn.command; its delay in COPY.delay).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A hung SMTP server (accepts the connection, never answers; timeouts 20/25 s) while the
 # DOWN mail is being sent:
 #   - cycles go on at frequency 1 s: no cycle start is delayed by 1 s or more (CSV times);

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Alert mails through a real SMTP server (aiosmtpd), one site pinged directly, frequency 1 s,
 # failure_threshold 2 (the default), no reminders:
 #   1. fail, fail -> exactly one DOWN mail; its headers and body checked line by line;

@@ -245,3 +245,4 @@ epmon_stop run   # sets rc
 # shellcheck disable=SC2154
 assert_eq 0 "$rc" "exit status after SIGTERM"
 echo "PASS: a window and a mute keep failures quiet (counted, rows marked); DOWN at once after; UP in a window"
+# SPDX-License-Identifier: MIT

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Reminders and per-site alert settings, frequency 1 s, both sites on the same silent target:
 #   paris: the logging defaults, reminder_interval "3s" -> one DOWN after 2 failures, then a
 #          STILL DOWN reminder every >= 3 s, then one UP;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Nothing lost: the SMTP server is down when alerts are due (retry_min 1 s, retry_max 2 s).
 #   1. DOWN while the server is down -> the mail waits in state/spool, the failure is
 #      logged with the next attempt; server started -> delivered exactly once, the spool

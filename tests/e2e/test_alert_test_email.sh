@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # `epmon test-email` against each kind of SMTP server (aiosmtpd in a private namespace):
 # plain; STARTTLS + AUTH LOGIN (default security on port 587); implicit TLS + AUTH PLAIN
 # (default on 465); wrong password; an untrusted certificate; 550; a hung server; no server;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Alerts end to end with the VPN lab (an ocserv gateway, openconnect): a site with a wrong
 # password fails at vpn_login; after 2 cycles exactly one DOWN mail names the step and the
 # client's words; the password fixed in the config and SIGHUP -> exactly one UP mail; the

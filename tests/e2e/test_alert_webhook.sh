@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Webhooks (issue 11) through a real HTTP receiver (python3 http.server, written here) on
 # 127.0.0.1 of the test's namespace, where `epmon run` also runs (frequency 1 s,
 # failure_threshold 2, success_threshold 1, retry_min 1 s, retry_max 2 s). Four webhooks,

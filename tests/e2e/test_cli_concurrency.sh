@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Concurrent cycles through the real binary, without VPN (sites without `vpn:` need no
 # namespace of their own): a probe namespace and two targets,
 #   alive   10.215.1.10..13   the kernel answers

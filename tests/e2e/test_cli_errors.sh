@@ -171,3 +171,4 @@ epmon check-config
 assert_eq "" "$(cat "$TMP/err")" "0600 config: no warning"
 
 echo "PASS: config errors, missing config, readable config through the binary"
+# SPDX-License-Identifier: MIT

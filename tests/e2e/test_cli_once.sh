@@ -204,3 +204,4 @@ assert_eq 7 "$(wc -l <"$CSV")" "CSV after a second once (appended)"
 assert_eq 1 "$(grep -c '^timestamp,' "$CSV")" "CSV header written once"
 
 echo "PASS: epmon once / check-config / --help / --version"
+# SPDX-License-Identifier: MIT

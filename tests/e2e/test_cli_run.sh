@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # `epmon run`, the daemon, through the real binary (sites without `vpn:`, pinged directly):
 #   (concurrency: 1: these are the serial cycle semantics of the seed; test_netns_* and
 #   test_cli_concurrency cover concurrent cycles)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # contrib/prometheus: the scrape config and the alert rules are valid for Prometheus
 # (`promtool check config`, `promtool check rules`), every epmon_* metric they use is one
 # the epmon binary exports, and each alert fires when it should and not before

@@ -96,3 +96,4 @@ for p in probe-a probe-b; do
 	assert_eq 0 "$rc" "$p's exit status"
 done
 e2e_log "PASS"
+# SPDX-License-Identifier: MIT

@@ -45,3 +45,4 @@ done
 e2e_log "ok: the unit keeps what VPN clients need"
 systemd-analyze security --offline=yes "$TMP/epmon.service" 2>/dev/null | tail -1 | sed 's/^/    /' >&2
 exit 0
+# SPDX-License-Identifier: MIT

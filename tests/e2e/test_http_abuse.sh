@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Slow and heavy clients never delay a cycle. `epmon run` at frequency 1 (alpha up, beta
 # down) serves on its namespace's loopback while tests/tools/http_load attacks it, each
 # attacker from its own 127.0.0.x source address:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # GET /metrics of `epmon run` (http: on 127.0.0.1 in the probe namespace), frequency 2,
 # three sites: alpha up (external and internal ping), beta down (silent gateway), gamma
 # with a `client: custom` VPN (a script whose "tunnel" is a new veth, up after 0.1-0.6 s)

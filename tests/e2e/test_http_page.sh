@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The status page (GET /) in headless Chromium. The results directory holds 24 h of
 # history written before epmon starts (every 5 min: alpha with login times and RTTs and a
 # 40-minute outage, beta up until an hour ago), then `epmon run` (frequency 1) adds live

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The HTTP server of `epmon run` apart from /metrics (frequency 1, alpha up, beta down):
 #   1. GET /status is JSON (parsed by Python) with every site's state, last figures and
 #      availability, and the cycle info;

@@ -97,3 +97,4 @@ for k in 1 2 3 4 5 6 7 8 9 10; do
 	[ "$valid" -ge 3 ] && break
 done
 fail "epmon's rtt is off in $valid valid attempt(s) of $k (need |epmon - 10.0| < 0.1 ms, |epmon - ping| < 0.05 ms, responder late < 500 us)"
+# SPDX-License-Identifier: MIT

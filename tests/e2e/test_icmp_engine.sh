@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The ping engine through the real binary: `epmon once` in a probe namespace
 # against targets in their own namespaces, one veth each:
 #   alive    10.201.1.10 + fd00:201:1::10   the kernel answers (IPv4 and IPv6)

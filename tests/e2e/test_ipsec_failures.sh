@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Two IKEv2 logins the lab's strongSwan responder (lab.sh up 1 --ipsec) cannot complete, in
 # one `epmon once` (concurrency 2, isolation netns):
 # - an inline site whose ca_file is a CA that did not sign the responder's certificate:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # ipsec interrupted and left over (lab.sh up 1 --ipsec):
 # A. SIGTERM to `epmon -v run` while charon is logging in, once with isolation netns (the
 #    default: charon in a site namespace) and once with isolation mode none (charon in the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A good IKEv2 login against the lab's strongSwan responder (lab.sh up 1 --ipsec; isolation
 # netns, the default): epmon starts a charon of its own in the site's namespace (its private
 # directory bound onto /run: its pid file, strongswan.conf and VICI socket), loads the inline

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The EAP password of an IPsec site never leaves epmon except through the 0600 swanctl.conf
 # in charon's private directory (read by swanctl, sent over the VICI socket): while two
 # tunnels run (one after the other) against the lab's responder (lab.sh up 1 --ipsec;

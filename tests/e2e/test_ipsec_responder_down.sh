@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The lab's strongSwan responder is down (lab.sh ike-stop: charon stopped, its address still
 # answers ping, UDP 500 closed): a vpn_login failure "gateway unreachable: no IKE response
 # from GATEWAY in 3 s (...)" at login_timeout (3 s), nothing left behind. After

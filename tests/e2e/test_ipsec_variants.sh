@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The other ways an IPsec site logs in to the lab's strongSwan responder (lab.sh up 1
 # --ipsec; isolation netns, the default), in two `epmon once` of two sites each
 # (concurrency 2), every site with an identity of its own:

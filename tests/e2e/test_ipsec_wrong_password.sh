@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A wrong password against the lab's strongSwan responder (lab.sh up 1 --ipsec): the
 # responder rejects EAP-MSCHAPv2, and the row is a vpn_login failure in words ("bad
 # credentials", with charon's line), well before login_timeout; nothing left behind (no

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # An upgrade replaces the epmon binary under a running daemon (make install, a package
 # upgrade: a new file, the old inode still running). With isolation, openconnect's
 # --script is epmon itself (`tunnel-setup`): it must still be found, so every login after

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # 12 sites on 12 lab gateways at concurrency 12 (isolation: netns, the default): `epmon once`
 # writes 12 complete OK rows, and each row's figures are its own site's: intranet host K
 # answers ping K*40 ms late (lab.sh intranet-delay, echo_responder), so each row's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The config checks of netns isolation that need a real namespace, run in the lab's probe
 # namespace (address 198.18.0.2/24 on P-pr, route 198.18.0.0/15 via 198.18.0.1):
 #   - isolation.subnet overlapping an address or route of the probe's namespace is

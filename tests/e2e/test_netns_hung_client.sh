@@ -58,3 +58,4 @@ lab_alive "$pid" && fail "the fake client $pid is still alive"
 e2e_log "ok: the fake client $pid is gone"
 probe_assert_clean "$TMP"
 e2e_log "PASS"
+# SPDX-License-Identifier: MIT

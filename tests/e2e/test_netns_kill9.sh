@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Crash safety: `epmon run` is killed with SIGKILL while 8 tunnels are up (the moment
 # made certain as in test_netns_sigterm.sh: silent intranet hosts, {count: 1, timeout:
 # 60}, 8 "tunnel up on" lines) and 2 more sites run the FAKE client

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # With netns isolation the clients never touch the probe's namespace: during a concurrent
 # cycle of 8 sites (concurrency 8, real openconnect, each intranet host answering 300 ms
 # late so the tunnels stay up a while), a sampler inside the probe namespace reads every

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Two sites whose clients use the same interface name (epmon0, the default) and get the
 # same tunnel address at the same time: a lab with --same-pool (both ocserv give user
 # monitor 10.99.0.223/32), concurrency 2, isolation netns (the default). Both intranet

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # SIGTERM to `epmon run` mid-cycle with 8 tunnels up (isolation netns, concurrency 8).
 # The moment is made certain: the 8 intranet hosts do not answer (lab.sh intranet-down)
 # and the internal ping waits up to 60 s ({count: 1, timeout: 60}), so once the log has

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A good openvpn login with a client certificate only (no password: the site has neither
 # password_file nor password_env, so epmon passes no --auth-user-pass and writes no auth
 # file) against the lab's OpenVPN 2.6 server (lab.sh up 1 --openvpn; isolation netns):

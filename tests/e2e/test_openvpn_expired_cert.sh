@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Certificates that must not log in, against the lab's OpenVPN 2.6 server (lab.sh up 1
 # --openvpn; isolation netns), certificates only (no password), three sites in one cycle:
 # - expired: an expired client certificate (valid in 2020 only): vpn_login fails at once,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # openvpn interrupted and left over (lab.sh up 1 --openvpn):
 # A. SIGTERM to `epmon -v run` while openvpn is logging in (password login: epmon's 0600
 #    auth file exists), once with isolation netns (the default: the client in a site

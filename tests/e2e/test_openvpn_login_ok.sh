@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A good openvpn login with user name and password against the lab's OpenVPN 2.6 server
 # (lab.sh up 1 --openvpn; isolation netns, the default): the test writes the client config
 # a user would (CA, `auth-user-pass` with no file, no client certificate); epmon adds

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The openvpn password never leaves epmon except through its private auth file: while the
 # clients run against the lab's OpenVPN 2.6 server (lab.sh up 1 --openvpn; isolation
 # netns), no process of the probe namespace or of a site namespace (epmon, openvpn, ...)

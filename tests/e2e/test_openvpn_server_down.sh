@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The lab's OpenVPN server does not answer (lab.sh up 1 --openvpn; isolation netns; its
 # address still answers ping, so each site gets to vpn_login), client certificates only:
 # 1. server hung (lab.sh ovpn-pause: SIGSTOP; the UDP port stays open, nothing answers,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A wrong password against the lab's OpenVPN 2.6 server (lab.sh up 1 --openvpn; isolation
 # netns): password only, and a valid client certificate with the wrong password (the
 # certificate does not make up for it). Each row fails at vpn_login with "bad

@@ -281,3 +281,4 @@ epmon report -c "$TMP/nodir.yml"
 assert_eq 1 "$rc" "unreadable results directory: exit status"
 grep -q "cannot read $TMP/no-such-dir" "$TMP/err" || fail "no such dir: $(cat "$TMP/err")"
 e2e_log "all report checks passed"
+# SPDX-License-Identifier: MIT

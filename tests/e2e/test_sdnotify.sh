@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # systemd notifications of `epmon run` (Type=notify, WatchdogSec=), with a small Python
 # datagram listener standing in for systemd as NOTIFY_SOCKET:
 #   1. a socket path, WATCHDOG_USEC=1000000: READY=1 after start-up, STATUS= after each

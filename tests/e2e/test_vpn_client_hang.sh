@@ -93,3 +93,4 @@ pid=$(sed -n 's/.*started .* (pid \([0-9]*\)).*/\1/p' "$TMP/none.err")
 lab_alive "$pid" && fail "mode none: client pid $pid still alive"
 probe_assert_clean "$TMP"
 e2e_log "PASS"
+# SPDX-License-Identifier: MIT

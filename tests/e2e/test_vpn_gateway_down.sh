@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Unreachable gateways. Gateway 1's ocserv is stopped (gw-stop: its address still answers
 # ping): the row fails at vpn_login with "gateway unreachable". Gateway 2's external link
 # is down (gw-link-down): the row fails at external_ping with 100% loss and no VPN step

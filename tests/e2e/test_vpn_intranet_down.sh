@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The intranet host behind a working VPN is down. Gateway 1's host ignores echo requests
 # (intranet-down 1), gateway 2's host has its link down (intranet-down 2 link: the gateway
 # may answer "host unreachable"). Both logins succeed (login_ms > 0), the rows fail at

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A good openconnect login against the lab (ocserv gateway 1): `epmon once` in the probe
 # namespace writes one OK row with every figure (login_ms > 0, internal ping through the
 # tunnel) and leaves the probe as it found it: no client process, no tun device, the same

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A VPN client binary that does not exist is a configuration error, found before anything
 # runs: `once`, `run` and `check-config` exit 2 and print FILE:LINE:COL: ... not found for
 # every such site (an absolute path, and a bare name not on PATH), and no CSV row, no

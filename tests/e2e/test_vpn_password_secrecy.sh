@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The password never leaves epmon except on the client's pty or stdin: while the clients
 # run, no process in the probe namespace (epmon included) has it in /proc/PID/cmdline or
 # /proc/PID/environ, and it is in none of epmon's outputs (stdout, stderr at -v, CSV).

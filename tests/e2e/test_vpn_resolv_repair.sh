@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # resolv.conf left modified by a VPN client before a site test is put back from the last
 # known good copy (state_directory/resolv.conf.good), in place (the probe's file is a bind
 # mount: same inode), and the row's detail says so:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The daemon against the lab: `epmon run` with 3 sites (gateway 2 with a wrong password)
 # and frequency 3 s, SIGTERM after the 3rd cycle. Expect exit 0, exactly 9 rows: gw1 and
 # gw3 OK three times (login_ms > 0), gw2 FAIL at vpn_login ("bad credentials") three

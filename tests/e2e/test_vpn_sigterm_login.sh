@@ -80,3 +80,4 @@ grep -q 'started /usr/sbin/openconnect' "$TMP/ping.err" && fail "C: a client was
 assert_eq 0 "$(csv_count "$TMP/results")" "C: rows written for the aborted site"
 probe_assert_clean "$TMP"
 e2e_log "PASS"
+# SPDX-License-Identifier: MIT

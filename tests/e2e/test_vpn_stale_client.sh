@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Stale clients left running in the probe namespace before a site test (as after a crash
 # of an earlier monitor). epmon must stop them before it logs in, say so in the detail
 # ("stopped 1 stale client process(es)"), still log in, and leave the probe as it was

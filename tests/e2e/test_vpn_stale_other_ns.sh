@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A client process in ANOTHER network namespace is not stale for epmon: it cannot hold
 # the probe's tunnel, routes or resolv.conf, and it may be another monitor's client (a
 # site test running in its own namespace, a second lab, a container's VPN). epmon in the

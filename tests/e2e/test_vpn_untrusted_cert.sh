@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A gateway whose certificate the client cannot verify (no ca_file: the lab CA is not in
 # the system store) fails at vpn_login with "certificate not trusted"; the same gateway
 # with ca_file logs in (proof that only the trust differs). Nothing is left behind.

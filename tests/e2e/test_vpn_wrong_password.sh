@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Bad credentials against the lab: a wrong password and an unknown user. Each row fails at
 # vpn_login with "bad credentials" and openconnect's own words; the login and internal
 # figures stay empty (those steps did not run or gave no figure), the teardown still ran

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A failed openconnect login must be stopped at once: 20 wrong-password sites against
 # gateway 1 in one `once`; every row fails at vpn_login with "bad credentials", and no
 # teardown needs more than SIGINT (no "ignored SIGINT", teardown_ms < 1000).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Two WireGuard sites at concurrency 2 (lab.sh up 1 --wireguard; isolation netns), both on
 # the default interface name epmon0 and both served by the same wireguard-go peer: client1,
 # and client2 with a preshared key. Each site's wireguard-go has its control socket

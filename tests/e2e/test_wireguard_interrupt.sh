@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # wireguard interrupted and left over (lab.sh up 1 --wireguard):
 # A. SIGTERM to `epmon -v run` while wireguard-go is logging in, once with isolation netns
 #    (the default: the client in a site namespace) and once with isolation mode none (the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The WireGuard private key and preshared key never leave epmon except over wireguard-go's
 # control socket: while two tunnels run against the lab's peer (lab.sh up 1 --wireguard;
 # isolation netns; client1, and client2 with its preshared key; 8 pings keep them up), no

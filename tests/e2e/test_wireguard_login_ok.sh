@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A good WireGuard login against the lab's wireguard-go peer (lab.sh up 1 --wireguard;
 # isolation netns, the default): epmon starts wireguard-go, configures it over its control
 # socket (in the client's private tmpfs on /var/run/wireguard, never on the host), and the

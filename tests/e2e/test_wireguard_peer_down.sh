@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The lab's WireGuard peer is down (lab.sh wg-stop: wireguard-go stopped, its address still
 # answers ping, its UDP port closed): a vpn_login failure "no handshake from ENDPOINT in 3 s
 # (wrong key, or UDP blocked)" at login_timeout (3 s), nothing left behind. After

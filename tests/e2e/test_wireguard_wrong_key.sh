@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # WireGuard keys the peer does not accept (lab.sh up 1 --wireguard; isolation netns; two
 # sites at once, both on interface epmon0): a private key the peer does not know, and
 # client2's key without the preshared key the peer expects. WireGuard never answers a

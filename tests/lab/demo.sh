@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # `sudo make demo`: epmon against the bundled lab, in one command.
 #
 #   tests/lab/demo.sh EPMON_BINARY

@@ -1441,3 +1441,4 @@ main() {
 }
 
 main "$@"
+# SPDX-License-Identifier: MIT

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Measures the lab: time of `lab.sh up N` (first and second), its memory, and the time
 # of `lab.sh down`. Root only; uses its own prefix (lm<pid>), removed at the end.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Self-test of the lab (no epmon involved): builds a 2-gateway lab under a unique prefix,
 # connects with the real openconnect, checks the tunnel, DNS rewrite, every failure the
 # lab can inject, and removes the lab. Exit 0 pass, 77 skip (not root / tools missing,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* echo_responder: answers ICMP echo requests after a fixed delay, for tests.
  *
  *   echo_responder [--delay-ms MS] [--drop-every N] [--duplicate-every N]

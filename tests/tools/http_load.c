@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* http_load: hostile and heavy HTTP clients for the e2e tests of epmon's
  * server, bounded in count and time, to a numeric address only.
  *

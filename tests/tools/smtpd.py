@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """A real SMTP server for epmon's alert tests (python3-aiosmtpd; run it with
 /usr/bin/python3). Every message it accepts is saved in --dir as
 msg-NNNN.eml (the raw bytes received after DATA) and msg-NNNN.json (envelope:

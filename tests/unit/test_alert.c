@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Alert state machine: thresholds, one DOWN per outage, reminders on an
  * injected clock, UP with the outage's duration, per-site settings, config
  * reload, and the state file's round trip. */

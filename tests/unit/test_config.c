@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Config: every field parsed, every kind of error positioned as FILE:LINE:COL. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the results CSV reader: round trip with results_format_row,
  * damaged and partial lines, quoting, time zone offsets, and csv_scan over
  * several days with missing files, filtering and line numbers. */

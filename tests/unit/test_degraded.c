@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* DEGRADED: the judgement against a site's own history (from the CSV and
  * from cycles), the figures, and the events of the alert state. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The HTTP server in process, on a free loopback port, with the real
  * libmicrohttpd: routes, methods, an update seen by the next request, the
  * history loaded at start, reload (port change, removal); and the secret

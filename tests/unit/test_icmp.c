@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Ping engine: stats math, packet decoding, and real pings over loopback. */
 #include <arpa/inet.h>
 #include <math.h>

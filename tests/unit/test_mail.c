@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Mail composition: headers present and in order, subject formats and
  * their RFC 2047 encoding, CRLF lines, the body's facts and result table. */
 #include <setjmp.h>

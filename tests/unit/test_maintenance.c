@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Maintenance windows (weekly and once, local and other time zones), mutes,
  * and what they do to the alert state machine. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* /metrics: the exposition text of a monitor fed with known results: every
  * metric of the issue, values, label escaping, histogram buckets, and the
  * format's rule that a metric's series follow its HELP/TYPE together.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The monitor model: last results, counters, histogram, availability
  * windows, the 24 h ring, reload, the CSV history (written by the real
  * results module, read back by csv_scan) and a reader thread racing the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the report math: percentiles by selection against a full
  * sort, availability, failed cycles by step, outages (closed and open),
  * the site filter, many sites, and the three output formats. */

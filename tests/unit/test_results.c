@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the results CSV writer: row format, header, daily rotation,
  * failure episodes with the pending queue, and (when root may mount a tmpfs
  * in a private mount namespace) real ENOSPC / short writes / EROFS. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Scheduler: fixed grid, overrun detection, no catch-up bursts. */
 #include <setjmp.h>
 #include <stdarg.h>

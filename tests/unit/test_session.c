@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Expect engine: fake clients (tests/unit/fixtures/fake-*.sh) on a real pty. */
 #include <setjmp.h>
 #include <stdarg.h>

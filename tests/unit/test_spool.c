@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The mail spool: add, list (oldest first), read, remove, dead letters
  * (refused, too old), backoff. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The status page and /status JSON from a monitor with known results:
  * one row and one SVG per site with its up/down class, nothing that loads
  * or runs anything, escaping of hostile details, the chart's lines, gaps

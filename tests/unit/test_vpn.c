@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* VPN helpers: client profiles (argv, placeholders, no password in argv),
  * the resolv.conf guard, stale-process lookup by exact name. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* WireGuard key parsing: what `wg genkey` writes, and what is not a key. */
 #include <stdarg.h>
 #include <stddef.h>
