@@ -97,10 +97,11 @@ demo: deps tests
 	tests/lab/demo.sh $(BUILD)/epmon
 
 install: $(BUILD)/epmon
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)/etc/epmon $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/doc/epmon \
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0755 $(BUILD)/epmon $(DESTDIR)$(PREFIX)/sbin/epmon
-	install -m 0600 config.example.yml $(DESTDIR)/etc/epmon/config.example.yml
-	if [ -f doc/epmon.8 ]; then install -m 0644 doc/epmon.8 $(DESTDIR)$(PREFIX)/share/man/man8/epmon.8; fi
+	install -m 0644 config.example.yml README.md doc/config.md LICENSE $(DESTDIR)$(PREFIX)/share/doc/epmon/
+	install -m 0644 doc/epmon.8 $(DESTDIR)$(PREFIX)/share/man/man8/epmon.8
 	install -m 0644 doc/epmon.yml.5 $(DESTDIR)$(PREFIX)/share/man/man5/epmon.yml.5
 
 clean:
