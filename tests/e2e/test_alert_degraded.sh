@@ -171,7 +171,7 @@ wait_log "$TMP/run.err" "$RE_ALERT DEGRADED good: " 15 || {
 }
 line=$(grep -E "$RE_ALERT DEGRADED good: " "$TMP/run.err")
 e2e_log "logins (ms): $(logins | tr '\n' ' ')"
-assert_match "^<4>warning: \[good\] alert: \[epmon\] DEGRADED good: login p95 1\.[0-9] s over the last 8 s, baseline [0-9]+\.[0-9] ms$" \
+assert_match "^<4>warning: \[good\] alert: \[epmon\] DEGRADED good: login p95 [0-9]+\.[0-9] m?s over the last 8 s, baseline [0-9]+\.[0-9] m?s$" \
 	"$line" "DEGRADED line"
 split=$(figures DEGRADED "$line") || fail_run "DEGRADED figures (above)"
 e2e_log "ok: DEGRADED figures: $split"
@@ -185,7 +185,7 @@ wait_log "$TMP/run.err" "$RE_ALERT NOT DEGRADED good: " 20 || {
 }
 line=$(grep -E "$RE_ALERT NOT DEGRADED good: " "$TMP/run.err")
 e2e_log "logins (ms): $(logins | tr '\n' ' ')"
-assert_match "^<4>warning: \[good\] alert: \[epmon\] NOT DEGRADED good: login p95 [0-9]+\.[0-9] ms over the last 8 s, baseline [0-9]+\.[0-9] ms$" \
+assert_match "^<4>warning: \[good\] alert: \[epmon\] NOT DEGRADED good: login p95 [0-9]+\.[0-9] m?s over the last 8 s, baseline [0-9]+\.[0-9] m?s$" \
 	"$line" "NOT DEGRADED line"
 split=$(figures "NOT DEGRADED" "$line") || fail_run "NOT DEGRADED figures (above)"
 e2e_log "ok: NOT DEGRADED figures: $split"
