@@ -16,11 +16,12 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DEPMON_VERSION='"$(VERSION)"' -Isrc $(CPPFL
 LDLIBS    := -lyaml -lmnl -lnftables -ldl -lpthread -lutil -lm
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-SRC       := $(wildcard src/*.c src/vpn/*.c)
+SRC       := $(wildcard src/*.c src/*/*.c)
 LIB_SRC   := $(filter-out src/main.c,$(SRC))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
-UNIT_SRC  := $(wildcard tests/unit/test_*.c)
-UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# tests/unit/<folder>/test_x.c mirrors src/<folder>/; each builds to BUILD/tests/test_x
+UNIT_SRC  := $(wildcard tests/unit/*/test_*.c)
+UNIT_BIN  := $(addprefix $(BUILD)/tests/,$(notdir $(UNIT_SRC:.c=)))
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
@@ -53,9 +54,12 @@ $(BUILD)/libepmon.a: $(LIB_OBJ)
 $(BUILD)/epmon: $(BUILD)/src/main.o $(BUILD)/libepmon.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libepmon.a
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -MMD -MP $(LDFLAGS) -o $@ $< $(BUILD)/libepmon.a $(LDLIBS) -lcmocka
+define unit_rule
+$(BUILD)/tests/$(notdir $(1:.c=)): $(1) $(BUILD)/libepmon.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) -Wno-unused-parameter -MMD -MP $$(LDFLAGS) -o $$@ $$< $(BUILD)/libepmon.a $$(LDLIBS) -lcmocka
+endef
+$(foreach t,$(UNIT_SRC),$(eval $(call unit_rule,$(t))))
 
 -include $(UNIT_BIN:=.d)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Test runner: cmocka unit tests and end-to-end scripts.
-#   tests/run.sh unit BUILD            unit tests of one build
+#   tests/run.sh unit BUILD            the layout check and the unit tests of one build
 #   tests/run.sh e2e BUILD             e2e scripts against BUILD/epmon
 #   tests/run.sh all BUILD ASAN_BUILD  unit tests of both builds, e2e against both binaries
 # An e2e script exits 0 (pass), 77 (skip: no root / namespaces) or anything else (fail).
@@ -46,10 +46,17 @@ run_e2e() { # build
 	done
 }
 
+run_layout() { # the include order of src/ (tests/check_layout.sh)
+	local log rc
+	log=$(mktemp); tests/check_layout.sh >"$log" 2>&1; rc=$?
+	record "layout/check_layout" "$rc" "$log"; rm -f "$log"
+}
+
 case $mode in
-unit) run_unit "$build" ;;
+unit) run_layout; run_unit "$build" ;;
 e2e) run_e2e "$build" ;;
 all)
+	run_layout
 	run_unit "$build"
 	[ -n "$asan" ] && run_unit "$asan"
 	run_e2e "$build"

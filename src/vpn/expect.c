@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include "log.h"
+#include "util/log.h"
 
 #define PASSWORD_TOKEN "{password}"
 #define STOP_POLL_MS 100   /* how often a set stop flag is noticed at worst */

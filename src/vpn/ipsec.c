@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/fsutil.h"
 #include "vpn/proc.h"
 
 /* Plugins charon loads: no modular loading from /etc, so a host's
@@ -143,11 +144,9 @@ static int write_inline(const char *dir, const struct site *site, const char *pa
 int ipsec_prepare(const struct site *site, const char *password, char *dir, size_t len,
 		  char *err, size_t errlen)
 {
-	mkdir("/run/epmon", 0700);
-	snprintf(dir, len, "/run/epmon/%s.XXXXXX", site->name);
-	if (!mkdtemp(dir)) {
-		snprintf(err, errlen, "cannot create charon's directory in /run/epmon: %s",
-			 strerror(errno));
+	if (private_dir_new(EPMON_RUN_DIR, site->name, dir, len) < 0) {
+		snprintf(err, errlen, "cannot create charon's directory in %s: %s",
+			 EPMON_RUN_DIR, strerror(errno));
 		dir[0] = 0;
 		return -1;
 	}
@@ -195,7 +194,7 @@ pid_t ipsec_swanctl(const char *dir, const char *const *args)
 	size_t n = 0, e = 0;
 	pid_t pid;
 
-	if (!proc_find_executable("swanctl", swanctl, sizeof(swanctl))) {
+	if (!exec_find("swanctl", swanctl, sizeof(swanctl))) {
 		errno = ENOENT;
 		return -1;
 	}
@@ -207,8 +206,8 @@ pid_t ipsec_swanctl(const char *dir, const char *const *args)
 	argv[n++] = "--uri";
 	argv[n++] = uri;
 	argv[n] = NULL;
-	for (; proc_clean_env[e] && e < 14; e++)
-		envp[e] = proc_clean_env[e];
+	for (; exec_clean_env[e] && e < 14; e++)
+		envp[e] = exec_clean_env[e];
 	envp[e++] = conf;
 	envp[e] = NULL;
 	pid = fork();

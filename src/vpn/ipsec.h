@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
-#include "config.h"
+#include "config/config.h"
 
 /* The connection and child names epmon gives the inline form. */
 #define IPSEC_NAME "epmon"

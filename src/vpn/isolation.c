@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fsutil.h"
-#include "log.h"
+#include "util/fsutil.h"
+#include "util/log.h"
 #include "vpn/isolation_int.h"
 #include "vpn/netlink.h"
 #include "vpn/netlink_int.h"

@@ -2,13 +2,14 @@
 /* Site isolation: each VPN site test in a network namespace of its own,
  * linked to the probe's namespace by a veth pair from isolation.subnet and
  * forwarded/masqueraded by epmon's nftables table `inet epmon`. */
-#ifndef EPMON_ISOLATION_H
-#define EPMON_ISOLATION_H
+#ifndef EPMON_VPN_ISOLATION_H
+#define EPMON_VPN_ISOLATION_H
 
 #include <stddef.h>
-#include "config.h"
+#include "util/fsutil.h"
+#include "config/config.h"
 
-#define ISOLATION_RUN_DIR "/run/epmon/isolation"
+#define ISOLATION_RUN_DIR EPMON_RUN_DIR "/isolation"
 #define ISOLATION_LINK_PREFIX "epmon-v"     /* + slot: the probe's end of a site veth */
 #define ISOLATION_SITE_LINK "epmon-up"      /* the site's end, inside its namespace */
 #define ISOLATION_NFT_TABLE "epmon"         /* family inet */

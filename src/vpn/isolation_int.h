@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared by isolation.c (run directory, leftovers, nftables) and netns.c
  * (one site's namespace). Not for use outside src/vpn/. */
-#ifndef EPMON_ISOLATION_INT_H
-#define EPMON_ISOLATION_INT_H
+#ifndef EPMON_VPN_ISOLATION_INT_H
+#define EPMON_VPN_ISOLATION_INT_H
 
 #include <stddef.h>
 #include "vpn/isolation.h"

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The few rtnetlink queries epmon needs to prove a tunnel is up and that a
  * client left no interface or route behind (via libmnl). */
-#ifndef EPMON_NETLINK_H
-#define EPMON_NETLINK_H
+#ifndef EPMON_VPN_NETLINK_H
+#define EPMON_VPN_NETLINK_H
 
 #include <stddef.h>
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared by the rtnetlink files (netlink.c, nl_config.c): one request
  * helper, one address parser. Not for use outside src/vpn/. */
-#ifndef EPMON_NETLINK_INT_H
-#define EPMON_NETLINK_INT_H
+#ifndef EPMON_VPN_NETLINK_INT_H
+#define EPMON_VPN_NETLINK_INT_H
 
 #include <libmnl/libmnl.h>
 

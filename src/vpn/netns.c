@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "schedule.h"
+#include "util/log.h"
+#include "util/clock.h"
 #include "vpn/isolation_int.h"
 #include "vpn/netlink.h"
 #include "vpn/nl_config.h"

@@ -3,8 +3,8 @@
  * calling thread's network namespace: what the site namespaces and epmon's
  * own tunnel setup helper need instead of shelling out to ip(8). Every
  * function returns 0, or -1 with errno set. */
-#ifndef EPMON_NL_CONFIG_H
-#define EPMON_NL_CONFIG_H
+#ifndef EPMON_VPN_NL_CONFIG_H
+#define EPMON_VPN_NL_CONFIG_H
 
 /* Sets the link up (and its MTU when mtu > 0). */
 int nl_link_up(const char *ifname, int mtu);

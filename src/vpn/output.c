@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
-#include "log.h"
+#include "util/log.h"
 
 #define LOG_LINE_MAX 1024   /* longer lines are logged in pieces */
 #define READ_MAX 65536      /* per session_read(): a flooding client cannot starve the loop */

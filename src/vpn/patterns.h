@@ -3,8 +3,8 @@
  * session that uses it, in any thread (glibc's regexec locks the pattern),
  * so 50 concurrent logins hold one copy of each pattern and its match
  * cache instead of 50. */
-#ifndef EPMON_PATTERNS_H
-#define EPMON_PATTERNS_H
+#ifndef EPMON_VPN_PATTERNS_H
+#define EPMON_VPN_PATTERNS_H
 
 #include <regex.h>
 #include <stddef.h>

@@ -12,38 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "schedule.h"
+#include "util/exec.h"
+#include "util/log.h"
+#include "util/clock.h"
 
-const char *const proc_clean_env[] = {
-	"PATH=" PROC_CLEAN_PATH,
-	"LANG=C",
-	"LC_ALL=C",
-	"HOME=/root",
-	"TERM=dumb",
-	NULL,
-};
-
-
-int proc_find_executable(const char *name, char *path, size_t len)
-{
-	const char *p = PROC_CLEAN_PATH;
-
-	if (strchr(name, '/')) {
-		snprintf(path, len, "%s", name);
-		return access(path, X_OK) == 0;
-	}
-	while (*p) {
-		size_t n = strcspn(p, ":");
-		snprintf(path, len, "%.*s/%s", (int)n, p, name);
-		if (access(path, X_OK) == 0)
-			return 1;
-		p += n;
-		if (*p == ':')
-			p++;
-	}
-	return 0;
-}
 
 static void sleep_ms(long ms)
 {
@@ -58,7 +30,7 @@ int proc_run(const char *const *argv, double timeout_s, char *err, size_t errlen
 	pid_t pid;
 	int status;
 
-	if (!proc_find_executable(argv[0], path, sizeof(path))) {
+	if (!exec_find(argv[0], path, sizeof(path))) {
 		snprintf(err, errlen, "%s: not found", argv[0]);
 		return -1;
 	}
@@ -77,7 +49,7 @@ int proc_run(const char *const *argv, double timeout_s, char *err, size_t errlen
 		setpgid(0, 0);
 		/* other site tests' sockets and ptys are not this command's */
 		close_range(3, ~0U, 0);
-		execve(path, (char *const *)argv, (char *const *)proc_clean_env);
+		execve(path, (char *const *)argv, (char *const *)exec_clean_env);
 		_exit(127);
 	}
 	deadline = monotonic_s() + timeout_s;

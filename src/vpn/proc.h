@@ -1,17 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Processes: run a helper command, find stale clients by exact name, stop
  * a process with escalation. */
-#ifndef EPMON_PROC_H
-#define EPMON_PROC_H
+#ifndef EPMON_VPN_PROC_H
+#define EPMON_VPN_PROC_H
 
 #include <stddef.h>
 #include <sys/types.h>
 
-/* The PATH of every child of epmon, and where client names are looked up. */
-#define PROC_CLEAN_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-/* The minimal clean environment every child of epmon gets. */
-extern const char *const proc_clean_env[];
+#include "util/exec.h"
 
 /* Runs argv (argv[0] an absolute path or a name searched in the clean PATH)
  * with the clean environment, stdin /dev/null, output to /dev/null, and
@@ -43,8 +39,5 @@ int proc_stop_pid(pid_t pid, int first_signal, double timeout_s);
 int proc_kill_stale(const char *const *names, size_t nnames,
 		    const struct proc_mark *mark, double timeout_s, const char *site);
 
-/* 1 when `name` (a path, or a name looked up in PROC_CLEAN_PATH) is an
- * executable; its path is put in `path`. */
-int proc_find_executable(const char *name, char *path, size_t len);
 
 #endif

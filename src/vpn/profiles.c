@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/fsutil.h"
 #include "vpn/proc.h"
 
 /* Built-in dialogues. startct's prompts and messages differ between
@@ -199,10 +200,8 @@ static int write_auth_file(struct vpn_profile *p, const struct site *site,
 	int fd;
 	FILE *f;
 
-	snprintf(p->runtime_dir, sizeof(p->runtime_dir), "/run/epmon");
-	mkdir(p->runtime_dir, 0700);
-	snprintf(p->runtime_dir, sizeof(p->runtime_dir), "/run/epmon/%s.XXXXXX", site->name);
-	if (!mkdtemp(p->runtime_dir)) {
+	if (private_dir_new(EPMON_RUN_DIR, site->name, p->runtime_dir,
+			    sizeof(p->runtime_dir)) < 0) {
 		p->runtime_dir[0] = 0;
 		return -1;
 	}
@@ -272,7 +271,7 @@ int profile_build(const struct site *site, const char *password,
 	char path[512], auth_file[300] = "";
 
 	memset(p, 0, sizeof(*p));
-	if (!command || !proc_find_executable(command, path, sizeof(path))) {
+	if (!command || !exec_find(command, path, sizeof(path))) {
 		snprintf(err, errlen, "VPN client '%s' not found", command ? command : "(none)");
 		return -1;
 	}

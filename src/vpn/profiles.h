@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Client profiles: how to start, log in and stop each VPN client. Every
  * field comes from the built-in profile unless the site overrides it. */
-#ifndef EPMON_PROFILES_H
-#define EPMON_PROFILES_H
+#ifndef EPMON_VPN_PROFILES_H
+#define EPMON_VPN_PROFILES_H
 
 #include <stddef.h>
-#include "config.h"
+#include "config/config.h"
 #include "vpn/proc.h"
 
 #define PROFILE_MAX_ARGS 64

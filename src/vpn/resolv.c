@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/fsutil.h"
 #include "vpn/proc.h"
 
 int resolv_read(const char *path, struct resolv_copy *out)
@@ -81,34 +82,13 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-/* Atomic replace: temp file in the same directory, fsync, rename. */
+/* Atomic replace (util/fsutil.h); *busy when resolv.conf is a mount point. */
 static int replace_file(const char *path, const struct resolv_copy *good, int *busy)
 {
-	char tmp[4096];
-	int fd, saved;
+	int rc = file_replace(path, good->data, good->len, 0644);
 
-	*busy = 0;
-	snprintf(tmp, sizeof(tmp), "%s.epmon-XXXXXX", path);
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return -1;
-	if (fchmod(fd, 0644) < 0 || write_all(fd, good->data, good->len) < 0 ||
-	    fsync(fd) < 0) {
-		saved = errno;
-		close(fd);
-		unlink(tmp);
-		errno = saved;
-		return -1;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		saved = errno;
-		unlink(tmp);
-		*busy = saved == EBUSY;
-		errno = saved;
-		return -1;
-	}
-	return 0;
+	*busy = rc < 0 && errno == EBUSY;
+	return rc;
 }
 
 static int rewrite_in_place(const char *path, const struct resolv_copy *good)
@@ -137,7 +117,7 @@ int resolv_restore(const char *path, const struct resolv_copy *good, char *how,
 		snprintf(how, howlen, "no good copy of %s to restore", path);
 		return -1;
 	}
-	if (proc_find_executable("resolvconf", exe, sizeof(exe))) {
+	if (exec_find("resolvconf", exe, sizeof(exe))) {
 		int rc = proc_run(resolvconf, 10.0, err, sizeof(err));
 		if (resolv_read(path, &now) == 0) {
 			int same = resolv_equal(&now, good);

@@ -2,8 +2,8 @@
 /* resolv.conf guard: VPN clients rewrite /etc/resolv.conf and do not always
  * put it back. epmon snapshots it before a site test, compares after, and
  * repairs it (the seed's way: `resolvconf -u`, else restore the copy). */
-#ifndef EPMON_RESOLV_H
-#define EPMON_RESOLV_H
+#ifndef EPMON_VPN_RESOLV_H
+#define EPMON_VPN_RESOLV_H
 
 #include <stddef.h>
 

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
-#include "log.h"
+#include "util/log.h"
 
 #define TERM_WAIT_S 2.0   /* after SIGTERM, before SIGKILL */
 #define KILL_WAIT_S 1.0   /* after SIGKILL: bound on waiting for the group to vanish */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* `epmon tunnel-setup`: epmon's own replacement for vpnc-script, run by
  * openconnect (--script) inside a site's network namespace. */
-#ifndef EPMON_TUNSETUP_H
-#define EPMON_TUNSETUP_H
+#ifndef EPMON_VPN_TUNSETUP_H
+#define EPMON_VPN_TUNSETUP_H
 
 #include <net/if.h>
 #include <netinet/in.h>

@@ -14,9 +14,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "fsutil.h"
-#include "log.h"
-#include "schedule.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/note.h"
+#include "util/secret.h"
+#include "util/clock.h"
 #include "vpn/ipsec.h"
 #include "vpn/isolation.h"
 #include "vpn/netlink.h"
@@ -26,9 +28,19 @@
 #include "vpn/session.h"
 #include "vpn/wireguard.h"
 
+__attribute__((format(printf, 2, 3)))
+static void vpn_note(struct vpn_result *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	note_vadd(out->detail, out->detail_size, fmt, ap);
+	va_end(ap);
+}
+
 struct vpn_tunnel {
 	const struct site *site;
-	const struct site_env *env;
+	const struct vpn_env *env;
 	struct vpn_profile profile;
 	struct session *session;
 	struct site_netns *ns;          /* isolation: the site's own namespace */
@@ -39,6 +51,7 @@ struct vpn_tunnel {
 	int events_fd;
 	/* the session reads these until session_free: they live here */
 	struct session_spec spec;
+	struct session_step *steps;     /* the profile's expect steps, as the session takes them */
 	const char *client_env[16];
 	char script[PATH_MAX + 32];
 	char password[512];
@@ -48,28 +61,23 @@ struct vpn_tunnel {
 	int ipsec_up;                   /* ipsec: initiate succeeded */
 };
 
-_Static_assert(sizeof(struct expect_step) == sizeof(struct session_step) &&
-	       offsetof(struct expect_step, send) == offsetof(struct session_step, send) &&
-	       offsetof(struct expect_step, timeout_s) == offsetof(struct session_step, timeout_s),
-	       "config expect steps are passed to the session as they are");
-
 #define DEFAULT_RESOLV "/etc/resolv.conf"
 
-static const char *resolv_path(const struct site_env *env)
+static const char *resolv_path(const struct vpn_env *env)
 {
 	return env->resolv_conf ? env->resolv_conf : DEFAULT_RESOLV;
 }
 
-static void good_copy_path(const struct site_env *env, char *buf, size_t len)
+static void good_copy_path(const struct vpn_env *env, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/resolv.conf.good", env->state_dir ? env->state_dir : "/var/lib/epmon");
+	snprintf(buf, len, "%s/resolv.conf.good", env->state_dir ? env->state_dir : EPMON_STATE_DIR);
 }
 
 /* resolv.conf before a site: a client's mark, or a difference from the last
  * known good copy, means the previous client did not restore it. Without a
  * good copy yet, an unmarked file becomes the good copy. */
-static void prepare_resolv(const struct site *site, const struct site_env *env,
-			   struct site_result *out)
+static void prepare_resolv(const struct site *site, const struct vpn_env *env,
+			   struct vpn_result *out)
 {
 	struct resolv_copy now, good;
 	char file[512], how[256];
@@ -92,17 +100,17 @@ static void prepare_resolv(const struct site *site, const struct site_env *env,
 			out->resolv_repaired++;
 			log_warn(site->name, "%s was left modified by a VPN client: %s",
 				 resolv_path(env), how);
-			site_result_note(out, "resolv.conf repaired before the test");
+			vpn_note(out, "resolv.conf repaired before the test");
 		} else {
 			log_error(site->name, "%s", how);
-			site_result_note(out, "resolv.conf repair failed: %s", how);
+			vpn_note(out, "resolv.conf repair failed: %s", how);
 		}
 	}
 	resolv_copy_free(&now);
 	resolv_copy_free(&good);
 }
 
-void vpn_remember_resolv(const struct site_env *env)
+void vpn_remember_resolv(const struct vpn_env *env)
 {
 	struct resolv_copy now;
 	char file[512];
@@ -119,8 +127,8 @@ void vpn_remember_resolv(const struct site_env *env)
 	resolv_copy_free(&now);
 }
 
-void vpn_prepare(const struct site *site, const struct site_env *env,
-		 struct site_result *out)
+void vpn_prepare(const struct site *site, const struct vpn_env *env,
+		 struct vpn_result *out)
 {
 	const char *const *names;
 	struct proc_mark mark;
@@ -135,39 +143,9 @@ void vpn_prepare(const struct site *site, const struct site_env *env,
 				     site->name) : 0;
 	if (killed > 0) {
 		out->stale_killed += killed;
-		site_result_note(out, "stopped %d stale client process(es) before the test", killed);
+		vpn_note(out, "stopped %d stale client process(es) before the test", killed);
 	}
 	prepare_resolv(site, env, out);
-}
-
-/* First line of the password file, or the environment variable. */
-static int read_password(const struct vpn_settings *v, char *buf, size_t len,
-			 char *err, size_t errlen)
-{
-	buf[0] = 0;
-	if (v->password_env) {
-		const char *p = getenv(v->password_env);
-		if (!p) {
-			snprintf(err, errlen, "environment variable %s (password_env) is not set",
-				 v->password_env);
-			return -1;
-		}
-		snprintf(buf, len, "%s", p);
-		return 0;
-	}
-	if (v->password_file) {
-		FILE *f = fopen(v->password_file, "re");
-		if (!f) {
-			snprintf(err, errlen, "cannot read password file %s: %s",
-				 v->password_file, strerror(errno));
-			return -1;
-		}
-		if (!fgets(buf, (int)len, f))
-			buf[0] = 0;
-		fclose(f);
-		buf[strcspn(buf, "\r\n")] = 0;
-	}
-	return 0;
 }
 
 static int link_known(const struct if_nameindex *before, unsigned index)
@@ -214,7 +192,7 @@ static int tunnel_ready(struct vpn_tunnel *t, const struct if_nameindex *before,
 	return 1;
 }
 
-static struct vpn_tunnel *tunnel_new(const struct site *site, const struct site_env *env)
+static struct vpn_tunnel *tunnel_new(const struct site *site, const struct vpn_env *env)
 {
 	struct vpn_tunnel *t = calloc(1, sizeof(*t));
 
@@ -233,7 +211,7 @@ static struct vpn_tunnel *tunnel_new(const struct site *site, const struct site_
 
 /* The client exited after connecting: when epmon's own tunnel setup
  * stopped it, its line says why. */
-static void note_client_exit(struct vpn_tunnel *t, struct site_result *out)
+static void note_client_exit(struct vpn_tunnel *t, struct vpn_result *out)
 {
 	const char *tail = session_output_tail(t->session);
 	const char *at = NULL, *p = tail;
@@ -241,16 +219,16 @@ static void note_client_exit(struct vpn_tunnel *t, struct site_result *out)
 	while ((p = strstr(p, "epmon tunnel-setup: ")))
 		at = p++;
 	if (at)
-		site_result_note(out, "%s (%.*s)", session_detail(t->session),
+		vpn_note(out, "%s (%.*s)", session_detail(t->session),
 				 (int)strcspn(at, "\r\n"), at);
 	else
-		site_result_note(out, "%s", session_detail(t->session));
+		vpn_note(out, "%s", session_detail(t->session));
 }
 
 /* After the connected pattern: wait (on netlink events, not by polling)
  * until the route proves the tunnel, while draining the client's output. */
 static int wait_for_tunnel(struct vpn_tunnel *t, double t0, double deadline,
-			   const struct if_nameindex *before, struct site_result *out)
+			   const struct if_nameindex *before, struct vpn_result *out)
 {
 	char why[256] = "";
 
@@ -277,9 +255,9 @@ static int wait_for_tunnel(struct vpn_tunnel *t, double t0, double deadline,
 		}
 	}
 	if (t->env->stop && *t->env->stop)
-		site_result_note(out, "aborted by signal during login");
+		vpn_note(out, "aborted by signal during login");
 	else
-		site_result_note(out, "client connected but no usable tunnel after %g s: %s",
+		vpn_note(out, "client connected but no usable tunnel after %g s: %s",
 				 t->site->vpn.login_timeout_s, why);
 	return -1;
 }
@@ -310,8 +288,8 @@ static const char *isolated_script(struct vpn_tunnel *t)
 
 	if (!t->env->isolation)
 		return NULL;
-	for (; proc_clean_env[i] && i < 14; i++)
-		t->client_env[i] = proc_clean_env[i];
+	for (; exec_clean_env[i] && i < 14; i++)
+		t->client_env[i] = exec_clean_env[i];
 	t->client_env[i++] = "EPMON_PRIVATE_RESOLV=1";
 	t->client_env[i] = NULL;
 	/* this very binary, even after an upgrade replaced the file (the path
@@ -327,8 +305,8 @@ static const char *const *wireguard_env(struct vpn_tunnel *t)
 {
 	size_t i = 0;
 
-	for (; proc_clean_env[i] && i < 13; i++)
-		t->client_env[i] = proc_clean_env[i];
+	for (; exec_clean_env[i] && i < 13; i++)
+		t->client_env[i] = exec_clean_env[i];
 	t->client_env[i++] = "LOG_LEVEL=verbose";
 	t->client_env[i++] = "WG_PROCESS_FOREGROUND=1";
 	t->client_env[i] = NULL;
@@ -339,7 +317,7 @@ static const char *const *wireguard_env(struct vpn_tunnel *t)
  * socket, one datagram asks for the handshake, and the login is the first
  * completed handshake (read over the socket; wireguard-go's log lines wake
  * the wait early, the poll interval caps it at 20 ms). */
-static int wireguard_login(struct vpn_tunnel *t, double deadline, struct site_result *out)
+static int wireguard_login(struct vpn_tunnel *t, double deadline, struct vpn_result *out)
 {
 	const struct site *site = t->site;
 	pid_t pid = session_pid(t->session);
@@ -350,13 +328,13 @@ static int wireguard_login(struct vpn_tunnel *t, double deadline, struct site_re
 	log_debug(site->name, "WireGuard implementation: wireguard-go (userspace), "
 		  "interface %s", ifname);
 	if (wg_configure(pid, t->wg_dir, site, ifname, err, sizeof(err)) < 0) {
-		site_result_note(out, "%s", err);
+		vpn_note(out, "%s", err);
 		return -1;
 	}
 	for (;;) {
 		int done = wg_handshake_done(pid, t->wg_dir, ifname, err, sizeof(err));
 		if (done < 0) {
-			site_result_note(out, "%s", err);
+			vpn_note(out, "%s", err);
 			return -1;
 		}
 		if (done) {
@@ -375,11 +353,11 @@ static int wireguard_login(struct vpn_tunnel *t, double deadline, struct site_re
 			return -1;
 		}
 		if (t->env->stop && *t->env->stop) {
-			site_result_note(out, "aborted by signal during login");
+			vpn_note(out, "aborted by signal during login");
 			return -1;
 		}
 		if (monotonic_s() >= deadline) {
-			site_result_note(out, "no handshake from %s in %g s (wrong key, or UDP "
+			vpn_note(out, "no handshake from %s in %g s (wrong key, or UDP "
 					 "blocked)", site->vpn.endpoint, site->vpn.login_timeout_s);
 			return -1;
 		}
@@ -394,8 +372,8 @@ static const char *const *ipsec_env(struct vpn_tunnel *t)
 {
 	size_t i = 0;
 
-	for (; proc_clean_env[i] && i < 14; i++)
-		t->client_env[i] = proc_clean_env[i];
+	for (; exec_clean_env[i] && i < 14; i++)
+		t->client_env[i] = exec_clean_env[i];
 	snprintf(t->ipsec_env, sizeof(t->ipsec_env), "STRONGSWAN_CONF=/run/strongswan.conf");
 	t->client_env[i++] = t->ipsec_env;
 	t->client_env[i] = NULL;
@@ -406,13 +384,13 @@ static const char *const *ipsec_env(struct vpn_tunnel *t)
  * drained. Its exit status, -1 with a note (client exit, stop, deadline:
  * swanctl killed). */
 static int ipsec_run(struct vpn_tunnel *t, const char *const *args, double deadline,
-		     const char *what, struct site_result *out)
+		     const char *what, struct vpn_result *out)
 {
 	pid_t pid = ipsec_swanctl(t->ipsec_dir, args);
 	int status, wait_ms = 1, pidfd, rc = -1;
 
 	if (pid < 0) {
-		site_result_note(out, "cannot run swanctl: %s", strerror(errno));
+		vpn_note(out, "cannot run swanctl: %s", strerror(errno));
 		return -1;
 	}
 	/* swanctl's exit wakes the wait at once (without a pidfd: polled) */
@@ -427,7 +405,7 @@ static int ipsec_run(struct vpn_tunnel *t, const char *const *args, double deadl
 			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 		}
 		if (r < 0 && errno != EINTR) {
-			site_result_note(out, "swanctl %s: %s", what, strerror(errno));
+			vpn_note(out, "swanctl %s: %s", what, strerror(errno));
 			break;
 		}
 		if (session_pump_fd(t->session, wait_ms, pidfd) == 1) {
@@ -435,7 +413,7 @@ static int ipsec_run(struct vpn_tunnel *t, const char *const *args, double deadl
 			break;
 		}
 		if (t->env->stop && *t->env->stop) {
-			site_result_note(out, "aborted by signal during login");
+			vpn_note(out, "aborted by signal during login");
 			break;
 		}
 		if (monotonic_s() >= deadline) {
@@ -443,12 +421,12 @@ static int ipsec_run(struct vpn_tunnel *t, const char *const *args, double deadl
 			char line[160] = "";
 			if (strstr(tail, "received packet")) {
 				last_line(tail, line, sizeof(line));
-				site_result_note(out, "IKE with %s did not complete in %g s (last "
+				vpn_note(out, "IKE with %s did not complete in %g s (last "
 						 "output: '%s')", t->site->vpn.gateway ?
 						 t->site->vpn.gateway : ipsec_connection(t->site),
 						 t->site->vpn.login_timeout_s, line);
 			} else
-				site_result_note(out, "gateway unreachable: no IKE response from "
+				vpn_note(out, "gateway unreachable: no IKE response from "
 						 "%s in %g s (responder down, or UDP 500/4500 "
 						 "blocked)", t->site->vpn.gateway ? t->site->vpn.gateway :
 						 ipsec_connection(t->site), t->site->vpn.login_timeout_s);
@@ -468,7 +446,7 @@ static int ipsec_run(struct vpn_tunnel *t, const char *const *args, double deadl
 /* IKEv2: the connection loaded into this site's charon (secrets from the
  * 0600 file, over VICI), then initiated; the login is the installed
  * CHILD_SA (swanctl --initiate returns 0) and then the route check. */
-static int ipsec_login(struct vpn_tunnel *t, double deadline, struct site_result *out)
+static int ipsec_login(struct vpn_tunnel *t, double deadline, struct vpn_result *out)
 {
 	const struct site *site = t->site;
 	char file[300], line[200];
@@ -487,7 +465,7 @@ static int ipsec_login(struct vpn_tunnel *t, double deadline, struct site_result
 	rc = ipsec_run(t, load, deadline, "--load-all", out);
 	if (rc != 0) {
 		if (rc > 0)
-			site_result_note(out, "swanctl --load-all %s failed (exit %d): %s", file,
+			vpn_note(out, "swanctl --load-all %s failed (exit %d): %s", file,
 					 rc, "check the connection with swanctl --load-all --file");
 		return -1;
 	}
@@ -502,29 +480,30 @@ static int ipsec_login(struct vpn_tunnel *t, double deadline, struct site_result
 		session_pump(t->session, 50);
 		words = ipsec_failure_words(session_output_tail(t->session), line, sizeof(line));
 		if (words)
-			site_result_note(out, "%s (%s)", words, line);
+			vpn_note(out, "%s (%s)", words, line);
 		else if (last_line(session_output_tail(t->session), line, sizeof(line)))
-			site_result_note(out, "IKE initiate of %s failed (last output: '%s')",
+			vpn_note(out, "IKE initiate of %s failed (last output: '%s')",
 					 ipsec_child(site), line);
 		else
-			site_result_note(out, "IKE initiate of %s failed", ipsec_child(site));
+			vpn_note(out, "IKE initiate of %s failed", ipsec_child(site));
 	}
 	return -1;
 }
 
 /* Before charon stops: the IKE_SA deleted with the gateway (a DELETE it
  * answers), so the gateway keeps no half-open SA of ours. */
-static void ipsec_terminate(struct vpn_tunnel *t, struct site_result *out)
+static void ipsec_terminate(struct vpn_tunnel *t, struct vpn_result *out)
 {
 	const char *term[] = { "--terminate", "--ike", ipsec_connection(t->site),
 		"--timeout", "3", NULL };
 	double deadline = monotonic_s() + (t->site->vpn.teardown_timeout_s < 4 ?
 					   t->site->vpn.teardown_timeout_s : 4);
-	struct site_result scratch;
+	char scratch_detail[256] = "";
+	struct vpn_result scratch = { .detail = scratch_detail,
+				      .detail_size = sizeof(scratch_detail) };
 
-	memset(&scratch, 0, sizeof(scratch));
 	if (ipsec_run(t, term, deadline, "--terminate", &scratch) != 0)
-		site_result_note(out, "teardown: swanctl --terminate of %s failed",
+		vpn_note(out, "teardown: swanctl --terminate of %s failed",
 				 ipsec_connection(t->site));
 	else
 		log_debug(t->site->name, "IKE_SA %s terminated", ipsec_connection(t->site));
@@ -532,17 +511,17 @@ static void ipsec_terminate(struct vpn_tunnel *t, struct site_result *out)
 
 /* The site's namespace, made for this test; the thread works inside it
  * until vpn_down. */
-static int enter_namespace(struct vpn_tunnel *t, struct site_result *out)
+static int enter_namespace(struct vpn_tunnel *t, struct vpn_result *out)
 {
 	char err[256];
 
 	t->ns = site_netns_new(t->env->isolation, t->site->name, err, sizeof(err));
 	if (!t->ns) {
-		site_result_note(out, "cannot create the site's network namespace: %s", err);
+		vpn_note(out, "cannot create the site's network namespace: %s", err);
 		return -1;
 	}
 	if (site_netns_enter(t->ns) < 0) {
-		site_result_note(out, "cannot enter the site's network namespace: %s",
+		vpn_note(out, "cannot enter the site's network namespace: %s",
 				 strerror(errno));
 		site_netns_free(t->ns);
 		t->ns = NULL;
@@ -551,8 +530,8 @@ static int enter_namespace(struct vpn_tunnel *t, struct site_result *out)
 	return 0;
 }
 
-int vpn_up(const struct site *site, const struct site_env *env,
-	   struct vpn_tunnel **tun, struct site_result *out)
+int vpn_up(const struct site *site, const struct vpn_env *env,
+	   struct vpn_tunnel **tun, struct vpn_result *out)
 {
 	struct vpn_tunnel *t;
 	struct session_spec *spec;
@@ -564,14 +543,15 @@ int vpn_up(const struct site *site, const struct site_env *env,
 	t = tunnel_new(site, env);
 	*tun = t;
 	if (!t) {
-		site_result_note(out, "out of memory");
+		vpn_note(out, "out of memory");
 		return -1;
 	}
-	if (read_password(&site->vpn, t->password, sizeof(t->password), err, sizeof(err)) < 0 ||
+	if (secret_get(site->vpn.password_file, site->vpn.password_env, t->password,
+		       sizeof(t->password), err, sizeof(err)) < 0 ||
 	    profile_build(site, site->vpn.password_file || site->vpn.password_env ?
 			  t->password : NULL, isolated_script(t), &t->profile, err,
 			  sizeof(err)) < 0) {
-		site_result_note(out, "%s", err);
+		vpn_note(out, "%s", err);
 		return -1;
 	}
 	if (env->isolation && enter_namespace(t, out) < 0)
@@ -584,12 +564,12 @@ int vpn_up(const struct site *site, const struct site_env *env,
 
 	spec = &t->spec;
 	spec->argv = (const char *const *)t->profile.argv;
-	spec->env = env->isolation ? t->client_env : proc_clean_env;
+	spec->env = env->isolation ? t->client_env : exec_clean_env;
 	spec->private_resolv = t->ns ? site_netns_resolv(t->ns) : NULL;
 	if (site->vpn.client == VPN_WIREGUARD) {
 		/* its control socket directory is shared by every namespace */
 		if (wg_run_dir(t->wg_dir, sizeof(t->wg_dir), err, sizeof(err)) < 0) {
-			site_result_note(out, "%s", err);
+			vpn_note(out, "%s", err);
 			goto out;
 		}
 		spec->private_dir = t->wg_dir;
@@ -598,15 +578,23 @@ int vpn_up(const struct site *site, const struct site_env *env,
 	if (site->vpn.client == VPN_IPSEC) {
 		if (ipsec_prepare(site, t->password, t->ipsec_dir, sizeof(t->ipsec_dir),
 				  err, sizeof(err)) < 0) {
-			site_result_note(out, "%s", err);
+			vpn_note(out, "%s", err);
 			goto out;
 		}
 		spec->private_run = t->ipsec_dir;
 		spec->env = ipsec_env(t);
 	}
 	spec->patterns = env->patterns;
-	/* struct expect_step and struct session_step have the same layout */
-	spec->steps = (const struct session_step *)t->profile.steps;
+	if (t->profile.nsteps &&
+	    !(t->steps = calloc(t->profile.nsteps, sizeof(*t->steps)))) {
+		vpn_note(out, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < t->profile.nsteps; i++)
+		t->steps[i] = (struct session_step){ .expect = t->profile.steps[i].expect,
+						     .send = t->profile.steps[i].send,
+						     .timeout_s = t->profile.steps[i].timeout_s };
+	spec->steps = t->steps;
 	spec->nsteps = t->profile.nsteps;
 	spec->connected = t->profile.connected;
 	spec->failed = t->profile.failed;
@@ -621,7 +609,7 @@ int vpn_up(const struct site *site, const struct site_env *env,
 	deadline = t0 + site->vpn.login_timeout_s;
 	t->session = session_start(spec, err, sizeof(err));
 	if (!t->session) {
-		site_result_note(out, "cannot start the client: %s", err);
+		vpn_note(out, "cannot start the client: %s", err);
 		goto out;
 	}
 	log_debug(site->name, "client started, pid %d", (int)session_pid(t->session));
@@ -629,13 +617,13 @@ int vpn_up(const struct site *site, const struct site_env *env,
 		int which = session_failed_index(t->session);
 		char line[160];
 		if (which >= 0 && t->profile.failed_why)
-			site_result_note(out, "%s (%s)", t->profile.failed_why[which],
+			vpn_note(out, "%s (%s)", t->profile.failed_why[which],
 					 session_detail(t->session));
 		else if (which < 0 && last_line(session_output_tail(t->session), line, sizeof(line)))
-			site_result_note(out, "%s (last output: '%s')",
+			vpn_note(out, "%s (last output: '%s')",
 					 session_detail(t->session), line);
 		else
-			site_result_note(out, "%s", session_detail(t->session));
+			vpn_note(out, "%s", session_detail(t->session));
 		goto out;
 	}
 	if (site->vpn.client == VPN_WIREGUARD && wireguard_login(t, deadline, out) < 0)
@@ -670,7 +658,7 @@ static int wait_link_gone(const char *ifname, double timeout_s)
 
 /* Verify and repair, in the order the leftovers depend on each other:
  * processes hold tun devices, devices hold routes. */
-static int verify_and_repair(struct vpn_tunnel *t, struct site_result *out)
+static int verify_and_repair(struct vpn_tunnel *t, struct vpn_result *out)
 {
 	const char *site = t->site->name;
 	const char *ifname = t->interface[0] ? t->interface : t->profile.interface;
@@ -684,18 +672,18 @@ static int verify_and_repair(struct vpn_tunnel *t, struct site_result *out)
 				&t->profile.stale_mark, 2.0, site) : 0;
 	if (killed > 0) {
 		out->stale_killed += killed;
-		site_result_note(out, "teardown: stopped %d leftover client process(es)", killed);
+		vpn_note(out, "teardown: stopped %d leftover client process(es)", killed);
 	}
 	if (ifname[0] && t->interface_existed) {
-		site_result_note(out, "interface %s existed before the client started: "
+		vpn_note(out, "interface %s existed before the client started: "
 				 "left as it was", ifname);
 	} else if (ifname[0] && !wait_link_gone(ifname, 1.0)) {
 		if (nl_link_delete(ifname) == 0 && wait_link_gone(ifname, 1.0)) {
 			log_warn(site, "tunnel interface %s was left behind; deleted", ifname);
-			site_result_note(out, "teardown: deleted leftover interface %s", ifname);
+			vpn_note(out, "teardown: deleted leftover interface %s", ifname);
 		} else {
 			log_error(site, "cannot delete leftover interface %s: %s", ifname, strerror(errno));
-			site_result_note(out, "teardown: interface %s left behind", ifname);
+			vpn_note(out, "teardown: interface %s left behind", ifname);
 			rc = -1;
 		}
 	}
@@ -707,10 +695,10 @@ static int verify_and_repair(struct vpn_tunnel *t, struct site_result *out)
 			route_format(&after.items[i], text, sizeof(text));
 			if (nl_route_delete(&after.items[i]) == 0) {
 				log_warn(site, "route %s added by the client was left behind; deleted", text);
-				site_result_note(out, "teardown: deleted leftover route %s", text);
+				vpn_note(out, "teardown: deleted leftover route %s", text);
 			} else {
 				log_error(site, "cannot delete leftover route %s: %s", text, strerror(errno));
-				site_result_note(out, "teardown: route %s left behind", text);
+				vpn_note(out, "teardown: route %s left behind", text);
 				rc = -1;
 			}
 		}
@@ -721,10 +709,10 @@ static int verify_and_repair(struct vpn_tunnel *t, struct site_result *out)
 			if (resolv_restore(resolv_path(t->env), &t->resolv_before, how, sizeof(how)) == 0) {
 				out->resolv_repaired++;
 				log_warn(site, "client left %s modified: %s", resolv_path(t->env), how);
-				site_result_note(out, "teardown: resolv.conf repaired");
+				vpn_note(out, "teardown: resolv.conf repaired");
 			} else {
 				log_error(site, "%s", how);
-				site_result_note(out, "teardown: %s", how);
+				vpn_note(out, "teardown: %s", how);
 				rc = -1;
 			}
 		} else if (!resolv_has_client_mark(&now) && now.data) {
@@ -742,27 +730,27 @@ static int verify_and_repair(struct vpn_tunnel *t, struct site_result *out)
 
 /* Isolation's teardown: out of the namespace, then every process left in
  * it killed, and it deleted with its veth, tunnel, routes and resolv.conf. */
-static int leave_namespace(struct vpn_tunnel *t, struct site_result *out)
+static int leave_namespace(struct vpn_tunnel *t, struct vpn_result *out)
 {
 	int killed;
 
 	if (site_netns_leave(t->ns) < 0) {
 		log_error(t->site->name, "cannot return to the probe's namespace: %s",
 			  strerror(errno));
-		site_result_note(out, "teardown: cannot leave the site's namespace");
+		vpn_note(out, "teardown: cannot leave the site's namespace");
 		return -1;
 	}
 	killed = site_netns_free(t->ns);
 	t->ns = NULL;
 	if (killed > 0) {
 		out->stale_killed += killed;
-		site_result_note(out, "teardown: killed %d process(es) left in the site's namespace",
+		vpn_note(out, "teardown: killed %d process(es) left in the site's namespace",
 				 killed);
 	}
 	return 0;
 }
 
-int vpn_down(struct vpn_tunnel *t, struct site_result *out)
+int vpn_down(struct vpn_tunnel *t, struct vpn_result *out)
 {
 	double t0 = monotonic_s();
 	int rc;
@@ -775,7 +763,7 @@ int vpn_down(struct vpn_tunnel *t, struct site_result *out)
 		int escalated = 0;
 		session_stop(t->session, SIGINT, t->site->vpn.teardown_timeout_s, &escalated);
 		if (escalated)
-			site_result_note(out, "client ignored SIGINT for %g s; stopped with %s",
+			vpn_note(out, "client ignored SIGINT for %g s; stopped with %s",
 					 t->site->vpn.teardown_timeout_s,
 					 escalated == 1 ? "SIGTERM" : "SIGKILL");
 	}
@@ -783,13 +771,13 @@ int vpn_down(struct vpn_tunnel *t, struct site_result *out)
 	 * means charon did not stop cleanly (the namespace still goes) */
 	if (t->site->vpn.client == VPN_IPSEC && t->session && t->env->isolation &&
 	    !wait_link_gone(IPSEC_TUN, 1.0))
-		site_result_note(out, "teardown: %s left after charon stopped", IPSEC_TUN);
+		vpn_note(out, "teardown: %s left after charon stopped", IPSEC_TUN);
 	if (t->profile.stop_command) {
 		const char *argv[] = { "/bin/sh", "-c", t->profile.stop_command, NULL };
 		char err[256];
 		int status = proc_run(argv, t->site->vpn.teardown_timeout_s, err, sizeof(err));
 		if (status != 0)
-			site_result_note(out, "stop_command failed: %s",
+			vpn_note(out, "stop_command failed: %s",
 					 status < 0 ? err : "non-zero exit status");
 	}
 	if (t->events_fd >= 0)
@@ -804,6 +792,7 @@ int vpn_down(struct vpn_tunnel *t, struct site_result *out)
 	if (t->session)
 		session_free(t->session);
 	profile_free(&t->profile);
+	free(t->steps);
 	ipsec_cleanup(t->ipsec_dir);
 	explicit_bzero(t->password, sizeof(t->password));
 	route_list_free(&t->routes_before);

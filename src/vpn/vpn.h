@@ -2,33 +2,60 @@
 /* The VPN steps of a site test: prepare (stale clients, resolv.conf),
  * up (login timed until the tunnel carries the route), down (stop, verify,
  * repair). */
-#ifndef EPMON_VPN_H
-#define EPMON_VPN_H
+#ifndef EPMON_VPN_VPN_H
+#define EPMON_VPN_VPN_H
 
-#include "site.h"
+#include <stddef.h>
+#include "config/config.h"
 
 struct vpn_tunnel;
+struct isolation;
+struct pattern_cache;
+
+/* What the VPN steps need from their caller. */
+struct vpn_env {
+	/* NULL: clients run in epmon's own network namespace (isolation mode
+	 * none); else each VPN site test gets a namespace of its own */
+	struct isolation *isolation;
+	/* compiled client patterns shared by concurrent site tests (NULL: each
+	 * session compiles its own) */
+	struct pattern_cache *patterns;
+	volatile const int *stop;   /* set by SIGTERM/SIGINT: abort cleanly */
+	const char *state_dir;      /* the last known good resolv.conf lives here */
+	const char *resolv_conf;    /* normally /etc/resolv.conf */
+};
+
+/* What the VPN steps measure and say; the site test copies it into its
+ * result. Notes are appended to the caller's buffer (util/note.h). */
+struct vpn_result {
+	double login_ms;
+	double teardown_ms;
+	int stale_killed;           /* stale client processes stopped before/after */
+	int resolv_repaired;        /* resolv.conf repairs before/after */
+	char *detail;
+	size_t detail_size;
+};
 
 /* At start-up and reload: an unmarked resolv.conf is the known good copy
  * (kept in env->state_dir so it survives restarts). */
-void vpn_remember_resolv(const struct site_env *env);
+void vpn_remember_resolv(const struct vpn_env *env);
 
 /* Before the site test: stops stale clients of this site's profile and
  * repairs a resolv.conf left modified. Notes go to out->detail. */
-void vpn_prepare(const struct site *site, const struct site_env *env,
-		 struct site_result *out);
+void vpn_prepare(const struct site *site, const struct vpn_env *env,
+		 struct vpn_result *out);
 
 /* Starts the client and waits until the tunnel is usable. Returns 0 with
  * out->login_ms set, or -1 with the reason in out->detail. *tun is set
  * whenever something was started: vpn_down must then be called. */
-int vpn_up(const struct site *site, const struct site_env *env,
-	   struct vpn_tunnel **tun, struct site_result *out);
+int vpn_up(const struct site *site, const struct vpn_env *env,
+	   struct vpn_tunnel **tun, struct vpn_result *out);
 
 /* The tunnel's network interface (for binding the internal ping). */
 const char *vpn_interface(const struct vpn_tunnel *t);
 
 /* Stops the client and leaves the host as before vpn_up; frees t. Returns
  * 0 (repairs, if any, noted in out->detail) or -1 when a repair failed. */
-int vpn_down(struct vpn_tunnel *t, struct site_result *out);
+int vpn_down(struct vpn_tunnel *t, struct vpn_result *out);
 
 #endif

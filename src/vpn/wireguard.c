@@ -16,9 +16,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "fsutil.h"
+#include "util/fsutil.h"
 #include "vpn/nl_config.h"
-#include "wgkey.h"
+#include "util/wgkey.h"
 
 #define UAPI_TIMEOUT_MS 2000
 /* NAT and stateful firewalls on the way keep the flow while pings run */

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
-#include "config.h"
+#include "config/config.h"
 
 /* Where wireguard-go puts IFNAME.sock. Every network namespace shares it,
  * so the client gets a private tmpfs there (session_spec.private_dir) and

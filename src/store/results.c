@@ -1,0 +1,502 @@
+/* SPDX-License-Identifier: MIT */
+#include "store/results.h"
+#include "util/fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+const char results_header[] =
+	"timestamp,site,result,failed_step,external_rtt_ms,external_loss_pct,"
+	"login_ms,internal_rtt_ms,internal_loss_pct,teardown_ms,detail\n";
+
+/* What a short write left behind in a day's file, to repair on the next
+ * write there: a partial line needs a '\n', a partial header a new header. */
+#define OWE_NEWLINE 1
+#define OWE_HEADER 2
+
+/* A formatted row waiting for its file to become writable. */
+struct pending_row {
+	struct pending_row *next;
+	time_t t;                /* picks the day's file */
+	size_t len;
+	char line[];             /* the row with its '\n', no NUL */
+};
+
+struct results {
+	char *dir;
+	char *path;              /* scratch: the file being written */
+	char *fail_path;         /* the file of the current failure episode */
+	size_t path_size;
+
+	struct pending_row *head, *tail;
+	size_t npending, max_pending;
+	size_t dropped;          /* since results_new */
+	size_t episode_dropped;  /* since the current failure episode began */
+
+	int failing;             /* a failure episode is going on: logged once */
+	long long owed_day;      /* day key of the file with a partial write; 0: none */
+	int owed;                /* OWE_* flags for owed_day */
+};
+
+/* ---- formatting ---- */
+
+/* A bounded output buffer: once something does not fit, the rest is ignored
+ * and the row is reported as too long. buf[n] always has room for a NUL. */
+struct out {
+	char *buf;
+	size_t len, n;
+	int overflow;
+};
+
+static void put_c(struct out *o, char c)
+{
+	if (o->overflow || o->n + 1 >= o->len) {
+		o->overflow = 1;
+		return;
+	}
+	o->buf[o->n++] = c;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	if (o->overflow)
+		return;
+	va_start(ap, fmt);
+	k = vsnprintf(o->buf + o->n, o->len - o->n, fmt, ap);
+	va_end(ap);
+	if (k < 0 || (size_t)k >= o->len - o->n) {
+		o->overflow = 1;
+		return;
+	}
+	o->n += (size_t)k;
+}
+
+/* Fixed point by hand rather than "%.3f": a CSV needs '.' as the decimal
+ * separator whatever LC_NUMERIC says. NaN, inf or absurd values: empty. */
+static void put_fixed(struct out *o, double v, int decimals)
+{
+	static const long long scale[] = { 1, 10, 100, 1000 };
+	const char *sign = "";
+	long long n;
+
+	if (!isfinite(v) || fabs(v) >= 1e12 || decimals < 1 || decimals > 3)
+		return;
+	n = llround(v * (double)scale[decimals]);
+	if (n < 0) {
+		sign = "-";
+		n = -n;
+	}
+	put(o, "%s%lld.%0*lld", sign, n / scale[decimals], decimals, n % scale[decimals]);
+}
+
+/* RFC 4180 field. CR and LF become spaces so that a row stays one line. */
+static void put_field(struct out *o, const char *s, size_t max, int always_quote)
+{
+	size_t n = strnlen(s, max), i;
+	int quote = always_quote || memchr(s, ',', n) || memchr(s, '"', n);
+
+	if (quote)
+		put_c(o, '"');
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"') {
+			put_c(o, '"');
+			put_c(o, '"');
+		} else if (s[i] == '\n' || s[i] == '\r') {
+			put_c(o, ' ');
+		} else {
+			put_c(o, s[i]);
+		}
+	}
+	if (quote)
+		put_c(o, '"');
+}
+
+static void local_tm(time_t t, struct tm *tm)
+{
+	if (!localtime_r(&t, tm)) {
+		/* only for times out of the range of struct tm */
+		memset(tm, 0, sizeof(*tm));
+		tm->tm_year = 70;
+		tm->tm_mday = 1;
+	}
+}
+
+static long long day_key(time_t t)
+{
+	struct tm tm;
+
+	local_tm(t, &tm);
+	return ((long long)tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+}
+
+/* 2026-11-25T16:38:12.345+01:00 (milliseconds truncated, not rounded, so
+ * the second, and thus the day's file, is that of `started`). */
+static void put_timestamp(struct out *o, const struct timespec *ts)
+{
+	struct tm tm;
+	long ms = ts->tv_nsec / 1000000;
+	long off;
+	char sign = '+';
+
+	local_tm(ts->tv_sec, &tm);
+	if (ms < 0 || ms > 999)
+		ms = 0;
+	off = tm.tm_gmtoff;
+	if (off < 0) {
+		sign = '-';
+		off = -off;
+	}
+	put(o, "%04d-%02d-%02dT%02d:%02d:%02d.%03ld%c%02ld:%02ld",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, ms, sign, off / 3600, off % 3600 / 60);
+}
+
+/* rtt and loss of one ping step: both empty when it did not run, the rtt
+ * alone empty when no reply came back. */
+static void put_ping(struct out *o, int ran, const struct ping_stats *p)
+{
+	if (ran && p->received > 0)
+		put_fixed(o, p->avg_ms, 3);
+	put_c(o, ',');
+	if (ran)
+		put_fixed(o, p->loss_pct, 1);
+	put_c(o, ',');
+}
+
+int results_format_row(const struct site_result *res, char *buf, size_t len)
+{
+	struct out o = { buf, len, 0, 0 };
+
+	if (!buf || len == 0)
+		return -1;
+	put_timestamp(&o, &res->started);
+	put_c(&o, ',');
+	put_field(&o, res->site, sizeof(res->site), 0);
+	put(&o, ",%s,%s,", res->ok ? "OK" : "FAIL",
+	    res->ok ? "" : site_step_name(res->failed_step));
+	put_ping(&o, res->external_ran, &res->external);
+	if (res->login_ran)
+		put_fixed(&o, res->login_ms, 1);
+	put_c(&o, ',');
+	put_ping(&o, res->internal_ran, &res->internal);
+	if (res->teardown_ran)
+		put_fixed(&o, res->teardown_ms, 1);
+	put_c(&o, ',');
+	put_field(&o, res->detail, sizeof(res->detail), 1);
+	put_c(&o, '\n');
+	if (o.overflow) {
+		buf[0] = '\0';
+		return -1;
+	}
+	buf[o.n] = '\0';
+	return (int)o.n;
+}
+
+void results_file_path(const struct results *r, time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	local_tm(t, &tm);
+	snprintf(buf, len, "%s/results-%04d-%02d-%02d.csv", r->dir,
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+/* ---- lifetime and pending queue ---- */
+
+struct results *results_new(const char *directory)
+{
+	return results_new_bounded(directory, RESULTS_PENDING_MAX);
+}
+
+struct results *results_new_bounded(const char *directory, size_t max_pending)
+{
+	struct results *r = calloc(1, sizeof(*r));
+	size_t n;
+
+	if (!r)
+		return NULL;
+	if (!directory || !*directory)
+		directory = ".";
+	r->dir = strdup(directory);
+	if (!r->dir) {
+		free(r);
+		return NULL;
+	}
+	n = strlen(r->dir);
+	while (n > 1 && r->dir[n - 1] == '/')
+		r->dir[--n] = '\0';
+	/* "/results-" + a year of up to 11 digits + "-MM-DD.csv" */
+	r->path_size = n + 40;
+	r->path = calloc(1, r->path_size);
+	r->fail_path = calloc(1, r->path_size);
+	if (!r->path || !r->fail_path) {
+		free(r->path);
+		free(r->fail_path);
+		free(r->dir);
+		free(r);
+		return NULL;
+	}
+	r->max_pending = max_pending ? max_pending : 1;
+	return r;
+}
+
+static void pop_head(struct results *r)
+{
+	struct pending_row *row = r->head;
+
+	r->head = row->next;
+	if (!r->head)
+		r->tail = NULL;
+	r->npending--;
+	free(row);
+}
+
+static void count_drop(struct results *r)
+{
+	r->dropped++;
+	r->episode_dropped++;
+}
+
+/* Appends a row; when the queue is full the oldest row makes room. */
+static int push(struct results *r, time_t t, const char *line, size_t len)
+{
+	struct pending_row *row;
+
+	if (r->npending >= r->max_pending) {
+		if (r->episode_dropped == 0)
+			log_warn(NULL, "results: %zu row(s) pending, dropping the oldest",
+				 r->npending);
+		count_drop(r);
+		pop_head(r);
+	}
+	row = malloc(sizeof(*row) + len);
+	if (!row) {
+		log_error(NULL, "results: out of memory, one row lost");
+		count_drop(r);
+		return -1;
+	}
+	row->next = NULL;
+	row->t = t;
+	row->len = len;
+	memcpy(row->line, line, len);
+	if (r->tail)
+		r->tail->next = row;
+	else
+		r->head = row;
+	r->tail = row;
+	r->npending++;
+	return 0;
+}
+
+void results_free(struct results *r)
+{
+	if (!r)
+		return;
+	if (results_flush(r) < 0)
+		log_error(NULL, "results: %zu row(s) never written to %s, lost at exit",
+			  r->npending + r->episode_dropped, r->fail_path);
+	while (r->head)
+		pop_head(r);
+	free(r->path);
+	free(r->fail_path);
+	free(r->dir);
+	free(r);
+}
+
+size_t results_pending(const struct results *r)
+{
+	return r->npending;
+}
+
+size_t results_dropped(const struct results *r)
+{
+	return r->dropped;
+}
+
+/* ---- writing ---- */
+
+static int open_day(const struct results *r, const char *path)
+{
+	const int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC;
+	int fd;
+
+	do
+		fd = open(path, flags, 0644);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0 && errno == ENOENT) {
+		if (mkdir_p(r->dir, 0755) < 0)
+			return -1;
+		do
+			fd = open(path, flags, 0644);
+		while (fd < 0 && errno == EINTR);
+	}
+	return fd;
+}
+
+/* Enters (or stays in) a failure episode; logs when it begins, not on
+ * every retry of every cycle. */
+static void fail(struct results *r, const char *path, int err, const char *why)
+{
+	if (!r->failing)
+		log_error(NULL, "cannot write results to %s: %s; %zu row(s) kept in memory, will retry",
+			  path, why ? why : strerror(err), r->npending);
+	r->failing = 1;
+	memcpy(r->fail_path, path, r->path_size);
+}
+
+static void recovered(struct results *r, size_t written)
+{
+	if (!r->failing)
+		return;
+	log_info(NULL, "results: %s writable again, %zu pending row(s) written",
+		 r->fail_path, written);
+	if (r->episode_dropped)
+		log_error(NULL, "results: %zu row(s) dropped while %s was not writable",
+			  r->episode_dropped, r->fail_path);
+	r->failing = 0;
+	r->episode_dropped = 0;
+}
+
+/* One write(2) of [ '\n' ][ header ] row, so that a row is never split
+ * between calls. Returns 0, or -1 with fail() called. */
+static int write_row(struct results *r, int fd, long long day, int file_empty,
+		     const struct pending_row *row)
+{
+	char buf[1 + sizeof(results_header) + RESULTS_ROW_MAX];
+	size_t len = 0, header_end;
+	int owed = r->owed_day == day ? r->owed : 0;
+	char why[80];
+	ssize_t w;
+
+	if ((owed & OWE_NEWLINE) && !file_empty)
+		buf[len++] = '\n';
+	if (file_empty || (owed & OWE_HEADER)) {
+		memcpy(buf + len, results_header, sizeof(results_header) - 1);
+		len += sizeof(results_header) - 1;
+	}
+	header_end = len;
+	memcpy(buf + len, row->line, row->len);
+	len += row->len;
+
+	do
+		w = write(fd, buf, len);
+	while (w < 0 && errno == EINTR);
+	if (w == (ssize_t)len) {
+		if (r->owed_day == day) {
+			r->owed_day = 0;
+			r->owed = 0;
+		}
+		return 0;
+	}
+	if (w < 0) {
+		fail(r, r->path, errno, NULL);
+		return -1;
+	}
+
+	/* Short write: O_APPEND put part of buf at the end of the file. End
+	 * that partial line now if the disk allows, else on the next write. */
+	if (w > 0) {
+		owed = 0;
+		if (buf[w - 1] != '\n' && write(fd, "\n", 1) != 1)
+			owed |= OWE_NEWLINE;
+		if ((size_t)w < header_end)
+			owed |= OWE_HEADER;
+		if (owed || r->owed_day == day) {
+			r->owed_day = owed ? day : 0;
+			r->owed = owed;
+		}
+	}
+	snprintf(why, sizeof(why), "short write (%zd of %zu bytes)", w, len);
+	fail(r, r->path, 0, why);
+	return -1;
+}
+
+/* Writes pending rows in order, each to its own day's file; a file stays
+ * open for the consecutive rows of its day, then is closed (open/append/
+ * close per batch: nothing is held open between cycles). */
+int results_flush(struct results *r)
+{
+	int fd = -1, file_empty = 0;
+	long long fd_day = 0;
+	size_t written = 0;
+
+	while (r->head) {
+		const struct pending_row *row = r->head;
+		long long day = day_key(row->t);
+
+		if (fd < 0 || day != fd_day) {
+			struct stat st;
+			if (fd >= 0)
+				close(fd);
+			results_file_path(r, row->t, r->path, r->path_size);
+			fd = open_day(r, r->path);
+			if (fd < 0) {
+				fail(r, r->path, errno, NULL);
+				break;
+			}
+			if (fstat(fd, &st) < 0) {
+				fail(r, r->path, errno, NULL);
+				break;
+			}
+			fd_day = day;
+			file_empty = st.st_size == 0;
+		}
+		if (write_row(r, fd, day, file_empty, row) < 0)
+			break;
+		file_empty = 0;
+		pop_head(r);
+		written++;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (r->head)
+		return -1;
+	recovered(r, written);
+	return 0;
+}
+
+int results_write(struct results *r, const struct site_result *res)
+{
+	char line[RESULTS_ROW_MAX];
+	int n = results_format_row(res, line, sizeof(line));
+	int queued;
+
+	if (n < 0) {
+		/* cannot happen with the field sizes of site_result */
+		log_error(res->site, "results: row longer than %d bytes, not written",
+			  RESULTS_ROW_MAX);
+		count_drop(r);
+		queued = -1;
+	} else {
+		/* a full queue may have room again: do not drop a row for nothing */
+		if (r->npending >= r->max_pending)
+			results_flush(r);
+		queued = push(r, res->started.tv_sec, line, (size_t)n);
+	}
+	if (results_flush(r) < 0 || queued < 0)
+		return -1;
+	return 0;
+}
+
+static void row_done(void *arg, const struct site_result *r)
+{
+	results_write(arg, r);
+}
+
+struct cycle_sink results_sink(struct results *r)
+{
+	return (struct cycle_sink){ .site_done = r ? row_done : NULL, .arg = r };
+}

@@ -1,0 +1,575 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of the results CSV reader: round trip with results_format_row,
+ * damaged and partial lines, quoting, time zone offsets, and csv_scan over
+ * several days with missing files, filtering and line numbers. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/csvread.h"
+#include "store/results.h"
+
+/* ---- helpers ---- */
+
+static void set_tz(const char *tz)
+{
+	setenv("TZ", tz, 1);
+	tzset();
+}
+
+static time_t utc(int y, int mo, int d, int h, int mi, int s)
+{
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+			 .tm_hour = h, .tm_min = mi, .tm_sec = s };
+	return timegm(&tm);
+}
+
+static time_t local(int y, int mo, int d, int h, int mi, int s)
+{
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+			 .tm_hour = h, .tm_min = mi, .tm_sec = s, .tm_isdst = -1 };
+	return mktime(&tm);
+}
+
+static int parse(const char *line, struct csv_record *rec)
+{
+	return csv_parse_row(line, strlen(line), rec);
+}
+
+static struct site_result ok_result(const char *site, time_t sec, long nsec)
+{
+	struct site_result r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.site, sizeof(r.site), "%s", site);
+	r.started.tv_sec = sec;
+	r.started.tv_nsec = nsec;
+	r.ok = 1;
+	r.external_ran = 1;
+	r.external = (struct ping_stats){ .sent = 3, .received = 3, .avg_ms = 12.3456 };
+	r.login_ran = 1;
+	r.login_ms = 1234.56;
+	r.internal_ran = 1;
+	r.internal = (struct ping_stats){ .sent = 3, .received = 3, .avg_ms = 25.0 };
+	r.teardown_ran = 1;
+	r.teardown_ms = 321.04;
+	return r;
+}
+
+/* Formats res, parses it back (without the '\n'). */
+static void round_trip(const struct site_result *res, struct csv_record *rec)
+{
+	char buf[RESULTS_ROW_MAX];
+	int n = results_format_row(res, buf, sizeof(buf));
+
+	assert_true(n > 0);
+	assert_int_equal(csv_parse_row(buf, (size_t)n - 1, rec), 0);
+}
+
+/* NAN == NAN here: both mean "empty in the file". */
+static void assert_num(double got, double want)
+{
+	if (isnan(want)) {
+		assert_true(isnan(got));
+		return;
+	}
+	assert_false(isnan(got));
+	assert_true(got == want);
+}
+
+/* ---- csv_parse_row ---- */
+
+static void test_round_trip_ok(void **state)
+{
+	struct site_result res;
+	struct csv_record rec;
+
+	set_tz("Europe/Paris");
+	res = ok_result("paris-gw", utc(2026, 11, 25, 15, 38, 12), 345999999);
+	strcpy(res.detail, "warning: slow");
+	round_trip(&res, &rec);
+	assert_int_equal(rec.ts, utc(2026, 11, 25, 15, 38, 12));
+	assert_int_equal(rec.ts_ms, 345);
+	assert_string_equal(rec.site, "paris-gw");
+	assert_int_equal(rec.ok, 1);
+	assert_int_equal(rec.failed_step, STEP_NONE);
+	assert_num(rec.external_rtt_ms, 12.346);
+	assert_num(rec.external_loss_pct, 0.0);
+	assert_num(rec.login_ms, 1234.6);
+	assert_num(rec.internal_rtt_ms, 25.0);
+	assert_num(rec.internal_loss_pct, 0.0);
+	assert_num(rec.teardown_ms, 321.0);
+	assert_string_equal(rec.detail, "warning: slow");
+}
+
+static void test_round_trip_failures(void **state)
+{
+	struct site_result res;
+	struct csv_record rec;
+
+	set_tz("UTC");
+	memset(&res, 0, sizeof(res));
+	strcpy(res.site, "lyon");
+	res.started.tv_sec = utc(2026, 7, 1, 10, 0, 0);
+	res.failed_step = STEP_EXTERNAL_PING;
+	res.external_ran = 1;
+	res.external = (struct ping_stats){ .sent = 3, .received = 0, .loss_pct = 100.0 };
+	strcpy(res.detail, "no reply from 192.0.2.1 in 2 s");
+	round_trip(&res, &rec);
+	assert_int_equal(rec.ok, 0);
+	assert_int_equal(rec.failed_step, STEP_EXTERNAL_PING);
+	assert_num(rec.external_rtt_ms, NAN);
+	assert_num(rec.external_loss_pct, 100.0);
+	assert_num(rec.login_ms, NAN);
+	assert_num(rec.internal_rtt_ms, NAN);
+	assert_num(rec.internal_loss_pct, NAN);
+	assert_num(rec.teardown_ms, NAN);
+	assert_string_equal(rec.detail, "no reply from 192.0.2.1 in 2 s");
+
+	res = ok_result("nice", utc(2026, 1, 2, 3, 4, 5), 0);
+	res.ok = 0;
+	for (int s = STEP_VPN_LOGIN; s <= STEP_TEARDOWN; s++) {
+		res.failed_step = (enum site_step)s;
+		round_trip(&res, &rec);
+		assert_int_equal(rec.ok, 0);
+		assert_int_equal(rec.failed_step, s);
+		assert_int_equal(rec.ts_ms, 0);
+	}
+}
+
+static void test_round_trip_quoting(void **state)
+{
+	struct site_result res;
+	struct csv_record rec;
+
+	set_tz("UTC");
+	res = ok_result("a,b", 0, 0);
+	strcpy(res.detail, "x, \"y\"\nz\r\nend \"\"");
+	round_trip(&res, &rec);
+	assert_string_equal(rec.site, "a,b");
+	assert_string_equal(rec.detail, "x, \"y\" z  end \"\"");
+
+	strcpy(res.site, "q\"s");
+	res.detail[0] = '\0';
+	round_trip(&res, &rec);
+	assert_string_equal(rec.site, "q\"s");
+	assert_string_equal(rec.detail, "");
+
+	/* the longest site and detail results.c writes from NUL-terminated fields */
+	memset(res.site, 's', 63);
+	res.site[63] = '\0';
+	memset(res.detail, '"', 511);
+	res.detail[511] = '\0';
+	round_trip(&res, &rec);
+	assert_int_equal(strlen(rec.site), 63);
+	assert_int_equal(strlen(rec.detail), 511);
+	assert_int_equal(strspn(rec.detail, "\""), 511);
+}
+
+/* Random rows in several zones: every field comes back, numbers exactly as
+ * strtod() reads the written text (the writer rounds to 1 or 3 decimals). */
+static void test_round_trip_random(void **state)
+{
+	static const char *const zones[] = { "UTC", "Europe/Paris", "America/St_Johns",
+					     "Asia/Kolkata", "Pacific/Chatham" };
+	unsigned seed = 12345;
+
+	for (int i = 0; i < 20000; i++) {
+		struct site_result res = ok_result("s", 0, 0);
+		struct csv_record rec;
+		char buf[RESULTS_ROW_MAX];
+
+		set_tz(zones[i % 5]);
+		res.started.tv_sec = (time_t)(rand_r(&seed) % 2000000000);
+		res.started.tv_nsec = rand_r(&seed) % 1000000000;
+		res.external.avg_ms = rand_r(&seed) % 10000000 / 997.0;
+		res.external.loss_pct = rand_r(&seed) % 1001 / 10.0;
+		res.login_ms = rand_r(&seed) / 3.0;
+		res.internal.avg_ms = rand_r(&seed) % 1000 / 7.0;
+		res.teardown_ms = -(rand_r(&seed) % 100000) / 3.0;
+		res.external.received = i % 7;
+		res.ok = i % 3 != 0;
+		res.failed_step = res.ok ? STEP_NONE : (enum site_step)(1 + i % 4);
+		snprintf(res.site, sizeof(res.site), "site-%d", i);
+		snprintf(res.detail, sizeof(res.detail), "d%d,\"%d\"", i, i * 7);
+		assert_true(results_format_row(&res, buf, sizeof(buf)) > 0);
+		round_trip(&res, &rec);
+		assert_int_equal(rec.ts, res.started.tv_sec);
+		assert_int_equal(rec.ts_ms, res.started.tv_nsec / 1000000);
+		assert_string_equal(rec.site, res.site);
+		assert_string_equal(rec.detail, res.detail);
+		assert_int_equal(rec.ok, res.ok);
+		assert_int_equal(rec.failed_step, res.failed_step);
+		{
+			char text[32];
+			snprintf(text, sizeof(text), "%.3f", res.external.avg_ms);
+			assert_num(rec.external_rtt_ms, res.external.received ? strtod(text, NULL) : NAN);
+			snprintf(text, sizeof(text), "%.1f", res.login_ms);
+			assert_num(rec.login_ms, strtod(text, NULL));
+			snprintf(text, sizeof(text), "%.1f", res.teardown_ms);
+			assert_num(rec.teardown_ms, strtod(text, NULL));
+		}
+	}
+}
+
+static void test_header_and_blank(void **state)
+{
+	struct csv_record rec;
+	char header[256];
+
+	snprintf(header, sizeof(header), "%s", results_header);
+	header[strlen(header) - 1] = '\0';
+	assert_int_equal(parse(header, &rec), -1);
+	assert_int_equal(parse("", &rec), -1);
+}
+
+static void test_damaged(void **state)
+{
+	static const char *const bad[] = {
+		/* field count */
+		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0",
+		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\",x",
+		"2026-01-02T03:04:05.000+00:00,s,OK",
+		"2026-01-02T03:04:05.000+00:00",
+		/* timestamps */
+		"2026-13-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\"",
+		"2026-01-00T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\"",
+		"2026-01-02T24:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\"",
+		"2026-01-02T03:04:05.000,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\"",
+		"2026-01-02T03:04:05.+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\"",
+		"2026-01-02T03:04:05.000+0000,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\"",
+		"2026-01-02T03:04:05.000+00:00x,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\"",
+		"2026-01-0aT03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\"",
+		"xx,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\"",
+		",s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\"",
+		/* site, result, step */
+		"2026-01-02T03:04:05.000+00:00,,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\"",
+		"2026-01-02T03:04:05.000+00:00,\"s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,",
+		"2026-01-02T03:04:05.000+00:00,\"s\"x,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\"",
+		"2026-01-02T03:04:05.000+00:00,"
+		"sssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss"
+		",OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\"",
+		"2026-01-02T03:04:05.000+00:00,s,ok,,1.0,0.0,2.0,3.0,0.0,4.0,\"\"",
+		"2026-01-02T03:04:05.000+00:00,s,OKAY,,1.0,0.0,2.0,3.0,0.0,4.0,\"\"",
+		"2026-01-02T03:04:05.000+00:00,s,FAIL,login,1.0,0.0,2.0,3.0,0.0,4.0,\"\"",
+		/* numbers */
+		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0.0,0.0,2.0,3.0,0.0,4.0,\"\"",
+		"2026-01-02T03:04:05.000+00:00,s,OK,,abc,0.0,2.0,3.0,0.0,4.0,\"\"",
+		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0,-,2.0,3.0,0.0,4.0,\"\"",
+		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,.,3.0,0.0,4.0,\"\"",
+		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0, 3.0,0.0,4.0,\"\"",
+		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,nan,4.0,\"\"",
+		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,inf,\"\"",
+		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,1e999,\"\"",
+		/* detail */
+		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"unterminated",
+		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"a\"b",
+		/* a row cut by a crash */
+		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.",
+		"2026-01-02T03:0",
+	};
+	struct csv_record rec;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse(bad[i], &rec) != -1)
+			fail_msg("accepted: %s", bad[i]);
+	}
+}
+
+static void test_tolerated(void **state)
+{
+	struct csv_record rec;
+	char line[1200];
+
+	/* CRLF, an unquoted detail, 'Z', no fraction, a space for 'T' */
+	assert_int_equal(parse("2026-01-02 03:04:05Z,s,OK,,1,0,2,3,0,4,plain text\r", &rec), 0);
+	assert_int_equal(rec.ts, utc(2026, 1, 2, 3, 4, 5));
+	assert_int_equal(rec.ts_ms, 0);
+	assert_string_equal(rec.detail, "plain text");
+	assert_num(rec.external_rtt_ms, 1.0);
+	assert_num(rec.teardown_ms, 4.0);
+
+	/* an OK row's stray failed_step is ignored; FAIL with an empty step */
+	assert_int_equal(parse("2026-01-02T03:04:05.1+00:00,s,OK,teardown,,,,,,,\"\"", &rec), 0);
+	assert_int_equal(rec.failed_step, STEP_NONE);
+	assert_int_equal(rec.ts_ms, 100);
+	assert_int_equal(parse("2026-01-02T03:04:05.123456789+00:00,s,FAIL,,,,,,,,", &rec), 0);
+	assert_int_equal(rec.ok, 0);
+	assert_int_equal(rec.failed_step, STEP_NONE);
+	assert_int_equal(rec.ts_ms, 123);
+	assert_string_equal(rec.detail, "");
+
+	/* numbers: negative, no integer part, many digits, exponent */
+	assert_int_equal(parse("2026-01-02T03:04:05Z,s,OK,,-1.5,.5,123456789012345678901,"
+			       "1e3,0.000000000000000001,00012.50,\"\"", &rec), 0);
+	assert_num(rec.external_rtt_ms, -1.5);
+	assert_num(rec.external_loss_pct, 0.5);
+	assert_num(rec.login_ms, 123456789012345678901.0);
+	assert_num(rec.internal_rtt_ms, 1000.0);
+	assert_num(rec.internal_loss_pct, 1e-18);
+	assert_num(rec.teardown_ms, 12.5);
+
+	/* an over-long detail is cut, the row kept */
+	snprintf(line, sizeof(line), "2026-01-02T03:04:05Z,s,OK,,,,,,,,\"%0900d\"", 7);
+	assert_int_equal(parse(line, &rec), 0);
+	assert_int_equal(strlen(rec.detail), sizeof(rec.detail) - 1);
+	snprintf(line, sizeof(line), "2026-01-02T03:04:05Z,s,OK,,,,,,,,%0900d", 7);
+	assert_int_equal(parse(line, &rec), 0);
+	assert_int_equal(strlen(rec.detail), sizeof(rec.detail) - 1);
+}
+
+static void test_offsets(void **state)
+{
+	struct csv_record rec;
+
+	assert_int_equal(parse("2026-11-25T16:38:12.345+01:00,s,OK,,,,,,,,", &rec), 0);
+	assert_int_equal(rec.ts, utc(2026, 11, 25, 15, 38, 12));
+	assert_int_equal(parse("2026-11-25T16:38:12.345-03:30,s,OK,,,,,,,,", &rec), 0);
+	assert_int_equal(rec.ts, utc(2026, 11, 25, 20, 8, 12));
+	assert_int_equal(parse("2026-01-01T05:29:59.999+05:30,s,OK,,,,,,,,", &rec), 0);
+	assert_int_equal(rec.ts, utc(2025, 12, 31, 23, 59, 59));
+	assert_int_equal(rec.ts_ms, 999);
+	assert_int_equal(parse("2024-02-29T00:00:00.000+00:00,s,OK,,,,,,,,", &rec), 0);
+	assert_int_equal(rec.ts, utc(2024, 2, 29, 0, 0, 0));
+	assert_int_equal(parse("2000-03-01T00:00:00.000+00:00,s,OK,,,,,,,,", &rec), 0);
+	assert_int_equal(rec.ts, utc(2000, 3, 1, 0, 0, 0));
+	assert_int_equal(parse("1970-01-01T00:00:00.000+00:00,s,OK,,,,,,,,", &rec), 0);
+	assert_int_equal(rec.ts, 0);
+	assert_int_equal(parse("2100-12-31T23:59:59.000+00:00,s,OK,,,,,,,,", &rec), 0);
+	assert_int_equal(rec.ts, utc(2100, 12, 31, 23, 59, 59));
+
+	/* every day of a few years, against timegm() */
+	for (time_t t = utc(2023, 1, 1, 12, 0, 0); t < utc(2029, 1, 1, 0, 0, 0); t += 86400) {
+		struct tm tm;
+		char line[128];
+
+		gmtime_r(&t, &tm);
+		strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S.000+00:00,s,OK,,,,,,,,", &tm);
+		assert_int_equal(parse(line, &rec), 0);
+		assert_int_equal(rec.ts, t);
+	}
+}
+
+/* ---- csv_scan ---- */
+
+struct seen {
+	char rows[64][96];  /* "site ts" */
+	int nrows;
+	char bad[64][256];  /* "FILE:LINE: why" with FILE's base name */
+	int nbad;
+	int stop_after;     /* 0: never */
+};
+
+static int on_row(const struct csv_record *rec, void *arg)
+{
+	struct seen *s = arg;
+
+	assert_true(s->nrows < 64);
+	snprintf(s->rows[s->nrows++], sizeof(s->rows[0]), "%s %lld", rec->site,
+		 (long long)rec->ts);
+	return s->stop_after && s->nrows >= s->stop_after;
+}
+
+static void on_bad(const char *path, unsigned long line, const char *why, void *arg)
+{
+	struct seen *s = arg;
+	const char *base = strrchr(path, '/');
+
+	assert_true(s->nbad < 64);
+	snprintf(s->bad[s->nbad++], sizeof(s->bad[0]), "%s:%lu: %s", base ? base + 1 : path,
+		 line, why);
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+#define H "timestamp,site,result,failed_step,external_rtt_ms,external_loss_pct," \
+	  "login_ms,internal_rtt_ms,internal_loss_pct,teardown_ms,detail\n"
+
+/* Three days in Paris, the middle one missing, damaged lines of every kind. */
+static char *make_days(void)
+{
+	char *dir = strdup("/tmp/epmon-csvread.XXXXXX");
+
+	assert_non_null(mkdtemp(dir));
+	write_file(dir, "results-2026-03-28.csv", H
+		   "2026-03-28T00:00:00.000+01:00,a,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\"\n"
+		   "2026-03-28T12:00:00.000+01:00,b,FAIL,vpn_login,1.0,0.0,30000.0,,,4.0,\"x\"\n"
+		   "garbage\n"
+		   "\n"
+		   H
+		   "2026-03-28T23:59:59.999+01:00,a,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\"\r\n");
+	write_file(dir, "results-2026-03-30.csv", H
+		   "2026-03-30T00:00:01.000+02:00,a,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\"\n"
+		   "2026-03-30T00:05:01.000+02:00,a,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\"\n"
+		   "2026-03-30T00:10:01.000+02:00,a,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"cut");
+	/* outside every range below; damaged, so reading it would show */
+	write_file(dir, "results-2026-03-27.csv", "junk\n");
+	write_file(dir, "results-2026-3-29.csv", "junk\n");
+	write_file(dir, "notes.txt", "junk\n");
+	return dir;
+}
+
+static void test_scan_days(void **state)
+{
+	struct seen *s = calloc(1, sizeof(*s));
+	char *dir;
+
+	set_tz("Europe/Paris");
+	dir = make_days();
+	assert_int_equal(csv_scan(dir, local(2026, 3, 28, 0, 0, 0), local(2026, 3, 31, 0, 0, 0),
+				  on_row, on_bad, s), 0);
+	assert_int_equal(s->nrows, 5);
+	assert_string_equal(s->rows[0], "a 1774652400");   /* 2026-03-27T23:00:00Z */
+	assert_string_equal(s->rows[1], "b 1774695600");
+	assert_string_equal(s->rows[2], "a 1774738799");
+	assert_string_equal(s->rows[3], "a 1774821601");
+	assert_string_equal(s->rows[4], "a 1774821901");
+	assert_int_equal(s->nbad, 2);
+	assert_string_equal(s->bad[0], "results-2026-03-28.csv:4: bad timestamp");
+	assert_string_equal(s->bad[1], "results-2026-03-30.csv:4: unterminated quoted field");
+
+	/* [from, to] inclusive, to the second; files outside it are not read */
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(csv_scan(dir, local(2026, 3, 28, 12, 0, 0), local(2026, 3, 30, 0, 0, 1),
+				  on_row, on_bad, s), 0);
+	assert_int_equal(s->nrows, 3);
+	assert_string_equal(s->rows[0], "b 1774695600");
+	assert_string_equal(s->rows[2], "a 1774821601");
+
+	/* a range with no file, a reversed range */
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(csv_scan(dir, local(2026, 3, 29, 0, 0, 0), local(2026, 3, 29, 23, 0, 0),
+				  on_row, on_bad, s), 0);
+	assert_int_equal(s->nrows + s->nbad, 0);
+	assert_int_equal(csv_scan(dir, local(2026, 3, 30, 0, 0, 0), local(2026, 3, 28, 0, 0, 0),
+				  on_row, on_bad, s), 0);
+	assert_int_equal(s->nrows + s->nbad, 0);
+
+	/* the callback stops the scan; bad may be NULL */
+	s->stop_after = 2;
+	assert_int_equal(csv_scan(dir, 0, local(2027, 1, 1, 0, 0, 0), on_row, NULL, s), 0);
+	assert_int_equal(s->nrows, 2);
+
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+	free(s);
+}
+
+static void test_scan_errors(void **state)
+{
+	struct seen *s = calloc(1, sizeof(*s));
+	char *dir = strdup("/tmp/epmon-csvread.XXXXXX");
+	char *big, path[512];
+	size_t n = 100000, k;
+
+	set_tz("UTC");
+	assert_int_equal(csv_scan("/nonexistent/epmon", 0, 100, on_row, on_bad, s), -1);
+	assert_non_null(mkdtemp(dir));
+
+	/* a line longer than the reader's limit, between good ones */
+	big = malloc(n + 512);
+	assert_non_null(big);
+	strcpy(big, H "2026-01-01T00:00:00Z,a,OK,,,,,,,,\n2026-01-01T00:00:01Z,a,OK,,,,,,,,\"");
+	k = strlen(big);
+	memset(big + k, 'x', n);
+	big[k + n] = '\0';
+	strcat(big, "\"\n2026-01-01T00:00:02Z,a,OK,,,,,,,,\n");
+	write_file(dir, "results-2026-01-01.csv", big);
+	free(big);
+
+	/* an unreadable file (a directory named like a day) */
+	snprintf(path, sizeof(path), "%s/results-2026-01-02.csv", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+
+	assert_int_equal(csv_scan(dir, utc(2026, 1, 1, 0, 0, 0), utc(2026, 1, 2, 23, 0, 0),
+				  on_row, on_bad, s), 0);
+	assert_int_equal(s->nrows, 2);
+	assert_string_equal(s->rows[0], "a 1767225600");
+	assert_string_equal(s->rows[1], "a 1767225602");
+	assert_int_equal(s->nbad, 2);
+	assert_string_equal(s->bad[0], "results-2026-01-01.csv:3: line too long");
+	assert_string_equal(s->bad[1], "results-2026-01-02.csv:1: Is a directory");
+
+	rmdir(path);
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+	free(s);
+}
+
+/* Rows written by results_write() come back in order. */
+static void test_scan_written(void **state)
+{
+	struct seen *s = calloc(1, sizeof(*s));
+	char *dir = strdup("/tmp/epmon-csvread.XXXXXX");
+	struct results *r;
+	time_t t0;
+
+	set_tz("America/St_Johns");
+	assert_non_null(mkdtemp(dir));
+	r = results_new(dir);
+	assert_non_null(r);
+	t0 = local(2026, 6, 1, 23, 50, 0);
+	for (int i = 0; i < 6; i++) {
+		struct site_result res = ok_result(i % 2 ? "b" : "a", t0 + i * 300, 0);
+		assert_int_equal(results_write(r, &res), 0);
+	}
+	results_free(r);
+	assert_int_equal(csv_scan(dir, t0, t0 + 5 * 300, on_row, on_bad, s), 0);
+	assert_int_equal(s->nrows, 6);
+	assert_int_equal(s->nbad, 0);
+	for (int i = 0; i < 6; i++) {
+		char want[96];
+		snprintf(want, sizeof(want), "%s %lld", i % 2 ? "b" : "a", (long long)(t0 + i * 300));
+		assert_string_equal(s->rows[i], want);
+	}
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip_ok),
+		cmocka_unit_test(test_round_trip_failures),
+		cmocka_unit_test(test_round_trip_quoting),
+		cmocka_unit_test(test_round_trip_random),
+		cmocka_unit_test(test_header_and_blank),
+		cmocka_unit_test(test_damaged),
+		cmocka_unit_test(test_tolerated),
+		cmocka_unit_test(test_offsets),
+		cmocka_unit_test(test_scan_days),
+		cmocka_unit_test(test_scan_errors),
+		cmocka_unit_test(test_scan_written),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
