@@ -19,28 +19,21 @@ static int usage(void)
 	return EXIT_USAGE;
 }
 
-int mute_cmd(const char *config_path, int argc, char **argv)
+int mute_cmd(const char *config_path, int unmute, const char *const *pos, size_t npos,
+	     const char *reason)
 {
-	int unmute = !strcmp(argv[0], "unmute");
-	const char *site, *reason = "", *pos[3];
+	const char *site;
 	struct config *cfg;
 	double seconds = 0;
 	time_t now = time(NULL);
 	char until[64];
 	struct tm tm;
-	int npos = 0, rc;
+	int rc;
 
-	/* options may follow the command too */
-	for (int i = 1; i < argc; i++) {
-		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
-			config_path = argv[++i];
-		else if (!unmute && !strcmp(argv[i], "--reason") && i + 1 < argc)
-			reason = argv[++i];
-		else if (argv[i][0] == '-' || npos == 2)
-			return usage();
-		else
-			pos[npos++] = argv[i];
-	}
+	if (!reason)
+		reason = "";
+	if (unmute && *reason)
+		return usage();
 	if (npos != (unmute ? 1 : 2))
 		return usage();
 	site = pos[0];
@@ -52,7 +45,8 @@ int mute_cmd(const char *config_path, int argc, char **argv)
 	if (!(cfg = config_load_print(config_path, 0)))
 		return EXIT_USAGE;
 	if (strcmp(site, "all") != 0 && !config_find_site(cfg, site)) {
-		fprintf(stderr, "epmon %s: %s has no site '%s'\n", argv[0], cfg->path, site);
+		fprintf(stderr, "epmon %s: %s has no site '%s'\n", unmute ? "unmute" : "mute",
+			cfg->path, site);
 		config_free(cfg);
 		return EXIT_USAGE;
 	}

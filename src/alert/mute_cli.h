@@ -5,8 +5,12 @@
 #ifndef EPMON_ALERT_MUTE_CLI_H
 #define EPMON_ALERT_MUTE_CLI_H
 
-/* argv[0] is "mute" or "unmute". Exit status: 0, 1 (cannot write), 2 (usage
+#include <stddef.h>
+
+/* args: the command's words after "mute"/"unmute" (SITE [DURATION]);
+ * reason: --reason (NULL: none). Exit status: 0, 1 (cannot write), 2 (usage
  * or config error). */
-int mute_cmd(const char *config_path, int argc, char **argv);
+int mute_cmd(const char *config_path, int unmute, const char *const *args, size_t nargs,
+	     const char *reason);
 
 #endif

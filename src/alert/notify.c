@@ -68,11 +68,6 @@ static struct sender *mail_sender_start(const struct notifier *n,
 	return sender_start(&smtp_sender_ops, &ch, &t, dir, "eml");
 }
 
-static const char *kind_file_name(enum alert_kind k)
-{
-	return alert_kind_word(k);
-}
-
 /* alerting.degraded: the baseline from the results CSV. */
 static void degraded_start(struct notifier *n, const struct config *cfg)
 {
@@ -195,10 +190,10 @@ static void spool_hooks(struct notifier *n, const struct config *cfg,
 		char *body = webhook_compose(ev, site, w->format, cfg->probe_name, &len);
 
 		if (!body || !n->hook_spools[i] ||
-		    spool_add(n->hook_spools[i], ev->site.name, kind_file_name(ev->kind),
+		    spool_add(n->hook_spools[i], ev->site.name, alert_kind_word(ev->kind),
 			      body, len, now, NULL) < 0)
 			log_error(ev->site.name, "the %s webhook %zu of %zu was not queued "
-				  "(%s)", kind_file_name(ev->kind), i + 1, n->nhooks,
+				  "(%s)", alert_kind_word(ev->kind), i + 1, n->nhooks,
 				  body ? "the spool is unwritable" : "out of memory");
 		free(body);
 	}
@@ -317,7 +312,7 @@ static void flush_pending(struct notifier *n, time_t now)
 static void spool_event(struct notifier *n, const struct config *cfg,
 			const struct alert_event *ev, time_t now)
 {
-	const char *kind = kind_file_name(ev->kind);
+	const char *kind = alert_kind_word(ev->kind);
 	char msgid[MAIL_ID_MAX];
 	size_t len = 0;
 	char *text = mail_compose(ev, config_find_site(cfg, ev->site.name),

@@ -279,8 +279,9 @@ struct config_diag {
 	size_t nwarnings;
 };
 
-/* config_load for a command: errors (and, with warnings set, warnings) go
- * to stderr, one "FILE:LINE:COL: message" a line. NULL when unusable. */
+/* config_load for a command: errors go to stderr, one "FILE:LINE:COL:
+ * message" a line, and with warnings set, warnings to the log (log_warn).
+ * NULL when unusable. */
 struct config *config_load_print(const char *path, int warnings);
 
 /* Parses and validates `path`. Returns the config, or NULL when there was

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/fsutil.h"
+#include "util/log.h"
 #include "config/internal.h"
 
 
@@ -104,7 +105,7 @@ struct config *config_load_print(const char *path, int warnings)
 	struct config *cfg = config_load(path, &diag);
 
 	for (size_t i = 0; warnings && i < diag.nwarnings; i++)
-		fprintf(stderr, "warning: %s\n", diag.warnings[i]);
+		log_warn(NULL, "%s", diag.warnings[i]);
 	for (size_t i = 0; i < diag.nerrors; i++)
 		fprintf(stderr, "%s\n", diag.errors[i]);
 	if (!cfg && diag.nerrors == 0)

@@ -81,11 +81,11 @@ double report_percentile(float *v, size_t n, double p);
 /* report_print.c: the report in one of the formats. */
 void report_print(const struct report *r, enum report_format format, FILE *out);
 
-/* report_cli.c: `epmon report`. argv[0] is "report"; options given before
- * the command (config path, --site) come in as the first three
- * arguments. Exit status: 0, 1 when the results cannot be read, 2 on a
- * usage or configuration error. */
-int report_cmd(const char *config_path, const char *const *only, size_t nonly,
-	       int argc, char **argv);
+/* cli.c: `epmon report` with the command line's values (NULL: not given):
+ * dates YYYY-MM-DD (local days, --to inclusive; default the last 7 days),
+ * format text|csv|json. Exit status: 0, 1 when the results cannot be read,
+ * 2 on a usage or configuration error. */
+int report_cmd(const char *config_path, const char *const *sites, size_t nsites,
+	       const char *from, const char *to, const char *format);
 
 #endif
