@@ -36,7 +36,7 @@ wait_csv_rows "$R" lyon 11 16 || fail "no 11 cycles in 16 s"
 target_answer 1
 n=$(csv_count "$R" lyon)
 wait_csv_rows "$R" lyon $((n + 3)) 6 || fail "no 3 good cycles"
-sleep 0.5
+wait_log "$TMP/run.err" "sent the up mail of site paris" 10 || fail "the UP mail of paris not sent"
 epmon_stop run
 assert_eq 0 "$rc" "exit status"
 
@@ -56,8 +56,9 @@ assert_eq 1 "$paris_down" "DOWN mails of paris"
 assert_eq 1 "$paris_up" "UP mails of paris"
 assert_eq 1 "$lyon_down" "DOWN mails of lyon (threshold 4; no reminder, no UP)"
 assert_eq 0 "$other" "other mails"
-# 11+ failed cycles of ~1 s: DOWN at ~1 s, reminders every >= 3 s after it: 2 or 3
-assert_match '^[23]$' "$paris_rem" "reminders of paris"
+# 11+ failed cycles of ~1 s: DOWN at ~1 s, reminders every >= 3 s after it: 2 or more
+# (a slow machine stretches the outage; the spacing is checked below)
+assert_match '^([2-9]|[1-9][0-9])$' "$paris_rem" "reminders of paris"
 # reminders are >= 3 s apart (their Date headers) and count the failures
 /usr/bin/python3 - "$M" <<'EOF' || fail "reminder spacing"
 import email, email.policy, email.utils, glob, re, sys

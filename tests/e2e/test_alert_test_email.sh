@@ -135,7 +135,8 @@ cfg hang 2599 "  connect_timeout: 1.5
   timeout: 3"
 test_email hang
 assert_eq 1 "$rc" "hung server: exit"
-assert_near 1.5 "$took" 1 "hung server: seconds until connect_timeout"
+awk -v t="$took" 'BEGIN { exit !(t >= 1.4 && t < 5) }' ||
+	fail "hung server: $took s until the 1.5 s connect_timeout"
 out_has hang '^FAILED \(temporary failure\): 127\.0\.0\.1:2599 \(none\): .*[Tt]imed out' "hung server: outcome"
 
 # STARTTLS required by the server, security none here: 530 is the config's fault, kept

@@ -81,8 +81,11 @@ assert_match "no reply from 10\.201\.2\.10 in 1 s" "$(get silent detail)" "silen
 assert_eq OK "$(get delayed result)" "delayed: result (partial loss is no failure)"
 assert_near 25 "$(get delayed external_loss_pct)" 0.001 "delayed: external loss"
 assert_near 25 "$(get delayed internal_loss_pct)" 0.001 "delayed: internal (IPv6) loss"
-assert_near 20.1 "$(get delayed external_rtt_ms)" 0.5 "delayed: external rtt"
-assert_near 20.1 "$(get delayed internal_rtt_ms)" 0.5 "delayed: internal (IPv6) rtt"
+# the 20 ms are honoured (never less); a busy machine only adds (exactness: test_icmp_accuracy)
+for f in external_rtt_ms internal_rtt_ms; do
+	awk -v v="$(get delayed $f)" 'BEGIN { exit !(v >= 20 && v < 25) }' ||
+		fail "delayed: $f = $(get delayed $f) (20 ms expected)"
+done
 
 # unreach: the probe's own ARP gives up: an ICMP error, not a timeout
 assert_eq FAIL "$(get unreach result)" "unreach: result"

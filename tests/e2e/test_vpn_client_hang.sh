@@ -51,7 +51,9 @@ assert_positive "$(get external_rtt_ms)" "hang: external_rtt_ms"
 assert_fields_empty "$CSV" hang login_ms internal_rtt_ms internal_loss_pct
 assert_positive "$(get teardown_ms)" "hang: teardown_ms"
 # SIGINT ignored for 1 s, SIGTERM for 2 s, then SIGKILL
-assert_near 3500 "$(get teardown_ms)" 1000 "hang: teardown_ms (INT 1 s + TERM 2 s + KILL)"
+# (a busy machine only makes it longer: the bound above is loose)
+awk -v v="$(get teardown_ms)" 'BEGIN { exit !(v >= 2900 && v < 10000) }' ||
+	fail "hang: teardown_ms $(get teardown_ms) (INT 1 s + TERM 2 s + KILL: 3 s and a little)"
 assert_match "no usable tunnel after 2 s" "$(get detail)" "hang: detail (login)"
 assert_match "SIGKILL" "$(get detail)" "hang: detail (escalation)"
 
