@@ -26,14 +26,15 @@ TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 DEB_PKGS  := build-essential pkg-config libyaml-dev libcmocka-dev libmnl-dev libcurl4-openssl-dev python3-aiosmtpd libmicrohttpd-dev libnftables-dev nftables iproute2 iputils-ping \
-             ocserv openconnect openvpn gnutls-bin procps python3 psmisc strace prometheus prometheus-alertmanager chromium curl tzdata
+             ocserv openconnect openvpn gnutls-bin procps python3 psmisc strace prometheus prometheus-alertmanager chromium curl tzdata \
+             dpkg-dev debhelper lintian systemd
 # installed without their recommendations (wireguard-tools recommends a kernel image);
 # strongSwan: charon and swanctl, kernel-libipsec (extra), eap-mschapv2 (extauth), openssl
 # (standard: ECDSA, curve25519, the MD4/DES EAP-MSCHAPv2 needs through OpenSSL's legacy provider)
 DEB_PKGS_NORECS := wireguard-go wireguard-tools strongswan-charon strongswan-swanctl \
              libcharon-extra-plugins libcharon-extauth-plugins libstrongswan-standard-plugins
 
-.PHONY: all tests deps check unit e2e bench install clean asan demo lab-up lab-down
+.PHONY: all tests deps check unit e2e bench soak fuzz install deb clean asan demo lab-up lab-down
 
 all: $(BUILD)/epmon
 
@@ -97,6 +98,42 @@ e2e: tests
 bench: tests
 	bench/run.sh $(BUILD)
 
+# Not part of `check`: SOAK_CYCLES (1000) cycles every SOAK_FREQUENCY (2) s against the lab with
+# faults injected; prints RSS, fds, lateness, faults and alerts seen, fails on a missed target.
+soak: all
+	bench/soak.sh $(BUILD)
+
+# libFuzzer harnesses (fuzz/fuzz_NAME.c), not part of `check` (README "Fuzzing"):
+# clang with ASan+UBSan, the library objects rebuilt the same way in
+# $(BUILD)/fuzz/; each harness runs FUZZ_SECONDS, and a crash, leak, sanitizer
+# report or input over 1 s fails (fuzz/run.sh).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+# (-Wno-format-nonliteral: clang, unlike gcc, warns on vprintf(fmt, ap) too)
+FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -DEPMON_VERSION='"$(VERSION)"' -Isrc $(CPPFLAGS) $(WARN) \
+		-Wno-format-nonliteral -O1 -g -fno-omit-frame-pointer \
+		-fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_SRC     := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_OBJ     := $(LIB_SRC:%.c=$(BUILD)/fuzz/%.o)
+
+fuzz: $(FUZZ_BIN)
+	fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS)
+
+$(BUILD)/fuzz/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(BUILD)/fuzz/libepmon.a: $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(BUILD)/fuzz/libepmon.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP $(LDFLAGS) -o $@ $< \
+		$(BUILD)/fuzz/libepmon.a $(LDLIBS)
+
+-include $(FUZZ_OBJ:.o=.d) $(FUZZ_BIN:=.d)
+
 demo: deps tests
 	tests/lab/demo.sh $(BUILD)/epmon
 
@@ -107,6 +144,18 @@ install: $(BUILD)/epmon
 	install -m 0644 config.example.yml README.md doc/config.md LICENSE $(DESTDIR)$(PREFIX)/share/doc/epmon/
 	install -m 0644 doc/epmon.8 $(DESTDIR)$(PREFIX)/share/man/man8/epmon.8
 	install -m 0644 doc/epmon.yml.5 $(DESTDIR)$(PREFIX)/share/man/man5/epmon.yml.5
+
+# The Debian package (debian/): dpkg-buildpackage -b in a copy of what the build needs under
+# $(BUILD)/deb, so nothing is written in the tree; the .deb lands in $(BUILD)/deb/.
+# MAKEFLAGS cleared (this make's jobserver and variables); debian/rules sets BUILD and the rest.
+deb:
+	rm -rf $(BUILD)/deb
+	mkdir -p $(BUILD)/deb/epmon-$(VERSION)
+	tar -c Makefile LICENSE README.md config.example.yml src doc contrib/systemd debian | \
+		tar -x -C $(BUILD)/deb/epmon-$(VERSION)
+	cd $(BUILD)/deb/epmon-$(VERSION) && \
+		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -b -us -uc -jauto
+	@ls $(BUILD)/deb/*.deb
 
 clean:
 	rm -rf build build-asan

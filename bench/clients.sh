@@ -17,18 +17,25 @@
 #       tree, a client's);
 #     - the site test's wall time (mean of consecutive CSV timestamps): pings, namespace,
 #       login, teardown, the row.
+#     - the login phases epmon writes (login_connect_ms, login_tls_ms, login_auth_ms,
+#       login_tunnel_ms): p50 and p95 of each over the same logins, and how much of
+#       login_ms they cover;
 #  2. where login_ms goes: one `epmon -v once` of CLIENTS_TRACED (5) sites of every kind
 #     (clients_trace, clients_split below): its log lines timed as they come out of the
 #     pipe (the client's own lines are in it, as epmon reads them), the exec and exit of
 #     the client and its helpers (openconnect's script, swanctl) from the kernel's proc
 #     connector; means per phase. No ptrace: under strace the logins took 2-3 times longer.
+#  3. the steady internal RTT against iputils ping: per kind one `epmon -v once` of one site
+#     (count 40, interval 50 ms) with iputils ping (20 echoes, 50 ms apart) through the
+#     same tunnel alongside its steady internal ping (tests/e2e/lib.sh ping_alongside):
+#     both averages and medians, their difference, and the first echo epmon times apart.
 # Afterwards nothing may be left (processes in the cgroups or the probe namespace, links,
 # routes, resolv.conf, epmon's isolation state): probe_assert_clean.
 # CLIENTS_KEEP=DIR copies the configs, CSVs, logs and the timed events there (DIR must exist).
 # Usage: bench/clients.sh EPMON RUSAGE. Prints the figures (there is no target: figures
 # only); exit 0 when it measured, 77 when it cannot (no root, no lab tools: a kind whose
 # client is missing is left out), 1 when a measurement broke (a login failed, leftovers).
-# ~20 s.
+# ~45 s.
 set -u
 E2E_PREFIX=${E2E_PREFIX:-clibench$$e}
 # shellcheck source=bench/common.sh
@@ -215,8 +222,28 @@ once() {
 # tunnel" (MULTI: new incoming connection would exceed maximum number of clients (64)).
 ovpn_fresh() { lab_cmd ovpn-stop; lab_cmd ovpn-start; }
 
+# clients_phases CSV: the login phases of the CSV's OK rows, "P50/P95" (ms) of connect, tls,
+# auth and tunnel ("-" where the client shows none), then the share of login_ms they cover.
+clients_phases() {
+	python3 - "$1" <<'EOF' || fail "clients_phases $1"
+import csv, math, statistics as st, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1], newline="")) if r["result"] == "OK"]
+PH = ("connect", "tls", "auth", "tunnel")
+out, covered, total = [], 0.0, 0.0
+for p in PH:
+    v = sorted(float(r["login_%s_ms" % p]) for r in rows if r.get("login_%s_ms" % p))
+    out.append("%.1f/%.1f" % (st.median(v), v[max(0, math.ceil(0.95 * len(v)) - 1)]) if v else "-")
+for r in rows:
+    total += float(r["login_ms"])
+    covered += sum(float(r["login_%s_ms" % p]) for p in PH if r.get("login_%s_ms" % p))
+print(" ".join(out), "%.0f%%" % (100 * covered / total if total else 0))
+EOF
+}
+
 # ---- 1. LOGINS logins of each kind ----
 tick_ms=$(awk -v t="$(getconf CLK_TCK)" 'BEGIN { print 1000 / t }')
+declare -A PHASES   # kind -> "CONNECT TLS AUTH TUNNEL COVERED", each "P50/P95" (ms) or "-"
+declare -A RTT      # kind -> "EPMON_AVG PING_AVG DIFF EPMON_MEDIAN PING_MEDIAN FIRST" (ms)
 declare -A FIG   # kind -> "OK/N P50 P95 MIN MAX TEARDOWN_P50 TEST_MS CPU CGROUP EPMON_CPU HWM BUSY"
 for kind in "${RUN_KINDS[@]}"; do
 	config "$kind" "$kind $LOGINS"
@@ -240,6 +267,7 @@ else:
 EOF
 	) || fail "statistics of $kind"
 	read -r n_ok p50 p95 lmin lmax td test_ms <<<"$stats"
+	PHASES[$kind]=$(clients_phases "$(results_file "$TMP/$kind/results")")
 	n=${NRES:-$LOGINS}
 	per() { awk -v v="$1" -v n="$n" 'BEGIN { if (v == "" || n == 0) print "-"; else printf "%.1f", v / n }'; }
 	epmon_ms=$(awk -v t="$TICKS" -v m="$tick_ms" -v n="$n" 'BEGIN { printf "%.1f", t * m / n }')
@@ -484,6 +512,28 @@ case $rc in
 	BROKE+=("traced epmon once: a site failed") ;;
 esac
 
+# ---- 3. the steady internal RTT against iputils ping, through the same tunnel ----
+internal_of() { case $1 in openconnect) echo "$LAB_GW1_INTRANET_IP" ;; openvpn-*) echo "$LAB_OVPN_INTRANET_IP" ;;
+	wireguard) echo "$LAB_WG_INTRANET_IP" ;; ipsec) echo "$LAB_IKE_INTRANET_IP" ;; esac; }
+PING="{count: 40, interval: 0.05, timeout: 1}"
+command -v nsenter >/dev/null 2>&1 && command -v ping >/dev/null 2>&1 ||
+	e2e_log "(e) clients: no nsenter or iputils ping: no RTT comparison"
+for kind in "${RUN_KINDS[@]}"; do
+	command -v nsenter >/dev/null 2>&1 && command -v ping >/dev/null 2>&1 || break
+	config "rtt-$kind" "$kind 1"
+	case $kind in openvpn-*) ovpn_fresh ;; esac
+	e2e_log "(e) clients: $kind, epmon's steady internal ping and iputils ping through the same tunnel"
+	ping_alongside "rtt-$kind" "$TMP/rtt-$kind.yml" "$(short "$kind")1" "$(internal_of "$kind")" 20 0.05
+	if [ "$EPMON_RC" != 0 ]; then
+		BROKE+=("rtt-$kind: epmon once exited $EPMON_RC")
+		continue
+	fi
+	csv=$(results_file "$TMP/rtt-$kind/results")
+	avg=$(csv_get "$csv" "$(short "$kind")1" internal_rtt_ms)
+	first=$(csv_get "$csv" "$(short "$kind")1" internal_first_ms)
+	RTT[$kind]="$avg $PING_AVG $(awk -v a="$avg" -v b="$PING_AVG" 'BEGIN { printf "%+.3f", a - b }') $EPMON_MEDIAN $PING_MEDIAN ${first:--}"
+done
+
 [ -z "${CLIENTS_KEEP:-}" ] || cp -a "$TMP/." "$CLIENTS_KEEP/" || e2e_log "(e) cannot copy $TMP to $CLIENTS_KEEP"
 
 # ---- what the runs left ----
@@ -512,6 +562,21 @@ for kind in "${KINDS[@]}"; do
 done
 echo "    (ms; epmon's own CPU is in ${tick_ms} ms ticks over $LOGINS tests; every CPU figure includes"
 echo "    epmon's start-up and exit, nftables table and ip_forward, spread over the $LOGINS tests)"
+echo "    the login phases epmon writes (its CSV, the same $LOGINS logins; ms, p50/p95; '-': the client"
+echo "    shows no such phase) and how much of login_ms they cover:"
+printf '  %-13s %14s %14s %14s %14s %8s\n' kind connect tls auth tunnel covered
+for kind in "${RUN_KINDS[@]}"; do
+	read -r c t a u cov <<<"${PHASES[$kind]}"
+	printf '  %-13s %14s %14s %14s %14s %8s\n' "$kind" "$c" "$t" "$a" "$u" "$cov"
+done
+echo "    the steady internal RTT against iputils ping through the same tunnel, run alongside (one"
+echo "    login per kind; epmon count 40, ping 20 echoes, both 50 ms apart; ms), and epmon's first echo:"
+printf '  %-13s %10s %10s %8s %12s %12s %10s\n' kind epmon-avg ping-avg diff epmon-median ping-median first
+for kind in "${RUN_KINDS[@]}"; do
+	[ -n "${RTT[$kind]:-}" ] || continue
+	read -r a b d m1 m2 f <<<"${RTT[$kind]}"
+	printf '  %-13s %10s %10s %8s %12s %12s %10s\n' "$kind" "$a" "$b" "$d" "$m1" "$m2" "$f"
+done
 if [ -n "$SPLIT" ]; then
 	echo "    where login_ms goes: epmon -v once, $TRACED login(s) per kind, its log lines timed as they come,"
 	echo "    process exec/exit from the kernel's proc connector (no ptrace); mean (min-max) ms"

@@ -15,11 +15,13 @@
 #   (e) bench/clients.sh every client kind against the lab (issue 10): openconnect, openvpn
 #                      with a password and with a certificate only, wireguard, ipsec; 20
 #                      logins each: login_ms median and p95, CPU per site test of the whole
-#                      process tree, epmon's own peak RSS, where the login time goes
+#                      process tree, epmon's own peak RSS, where the login time goes: p50/p95
+#                      of each login phase epmon writes (issue 14), and its steady internal
+#                      RTT against iputils ping through the same tunnel (difference in ms)
 #   (f) bench/alerting.sh DEGRADED's baseline from 7 days x 50 sites of CSV at start (issue 11),
 #                      and the cycle-start gaps with Alertmanager and a webhook hung
 # (a), (b), (d), (e) and (f) need root (network namespaces, the lab); (c) does not. Exit 0 when
-# something could be measured, 77 when nothing could, 1 when a measurement broke. ~6.5 min.
+# something could be measured, 77 when nothing could, 1 when a measurement broke. ~7 min.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${1:-build}

@@ -3,12 +3,17 @@
  * systemd's notify and watchdog) and `epmon once`. */
 #include "daemon.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/clock.h"
 #include "util/log.h"
@@ -43,6 +48,26 @@ static void on_hup(int sig)
 {
 	(void)sig;
 	reload_flag = 1;
+}
+
+/* From here on epmon holds passwords: no core file, no ptrace or /proc/PID/mem
+ * by anything without CAP_SYS_PTRACE. As /proc/PID/exe is closed too, the
+ * path of epmon's binary is kept for openconnect's --script (self_exe, quoted
+ * for its sh -c: a path with a quote falls back to /proc/PID/exe). */
+static void guard_secrets(char *self_exe, size_t len, struct vpn_env *vpn)
+{
+	struct rlimit no_core = { 0, 0 };
+	ssize_t n = readlink("/proc/self/exe", self_exe, len - 1);
+
+	if (n > 0 && (size_t)n < len - 1) {
+		self_exe[n] = '\0';
+		if (!strstr(self_exe, " (deleted)") && strchr(self_exe, '\'') == NULL)
+			vpn->self_exe = self_exe;
+	}
+	if (setrlimit(RLIMIT_CORE, &no_core) < 0)
+		log_warn(NULL, "cannot disable core files: %s", strerror(errno));
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		log_warn(NULL, "cannot make epmon non-dumpable: %s", strerror(errno));
 }
 
 static void install_signals(void)
@@ -152,6 +177,7 @@ int daemon_once(const char *path, const char *const *only, size_t nonly)
 {
 	struct config *cfg = config_load_print(path, 1);
 	struct site_env env = { .vpn.stop = &stop_flag };
+	char self_exe[PATH_MAX];
 	struct cycle_report rep;
 	struct results *csv;
 	struct cycle_sink sink;
@@ -168,6 +194,7 @@ int daemon_once(const char *path, const char *const *only, size_t nonly)
 		}
 	}
 	install_signals();
+	guard_secrets(self_exe, sizeof(self_exe), &env.vpn);
 	if ((rc = open_isolation(cfg, &env.vpn.isolation)) != 0) {
 		config_free(cfg);
 		return rc;
@@ -239,6 +266,7 @@ int daemon_run(const char *path)
 {
 	struct config *cfg = config_load_print(path, 1);
 	struct site_env env = { .vpn.stop = &stop_flag };
+	char self_exe[PATH_MAX];
 	struct schedule sched;
 	struct results *csv;
 	struct notifier *alerts;
@@ -251,6 +279,7 @@ int daemon_run(const char *path)
 	if (!cfg)
 		return EXIT_USAGE;
 	install_signals();
+	guard_secrets(self_exe, sizeof(self_exe), &env.vpn);
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);

@@ -37,54 +37,6 @@ void smtp_global_cleanup(void)
 	curl_lib_cleanup();
 }
 
-void smtp_settings_free(struct smtp_settings *s)
-{
-	free(s->smtp_server);
-	free(s->sender);
-	for (size_t i = 0; i < s->nrecipients; i++)
-		free(s->recipients[i]);
-	free(s->recipients);
-	free(s->username);
-	free(s->password_file);
-	free(s->password_env);
-	free(s->ca_file);
-	memset(s, 0, sizeof(*s));
-}
-
-static int dup_str(char **dst, const char *src)
-{
-	*dst = src ? strdup(src) : NULL;
-	return src && !*dst ? -1 : 0;
-}
-
-int smtp_settings_copy(struct smtp_settings *dst, const struct smtp_settings *src)
-{
-	int bad = 0;
-
-	*dst = *src;
-	dst->smtp_server = dst->sender = dst->username = NULL;
-	dst->password_file = dst->password_env = dst->ca_file = NULL;
-	dst->recipients = NULL;
-	dst->nrecipients = 0;
-	bad |= dup_str(&dst->smtp_server, src->smtp_server);
-	bad |= dup_str(&dst->sender, src->sender);
-	bad |= dup_str(&dst->username, src->username);
-	bad |= dup_str(&dst->password_file, src->password_file);
-	bad |= dup_str(&dst->password_env, src->password_env);
-	bad |= dup_str(&dst->ca_file, src->ca_file);
-	if (src->nrecipients) {
-		dst->recipients = calloc(src->nrecipients, sizeof(char *));
-		bad |= !dst->recipients;
-		for (size_t i = 0; dst->recipients && i < src->nrecipients; i++) {
-			bad |= dup_str(&dst->recipients[i], src->recipients[i]);
-			dst->nrecipients++;
-		}
-	}
-	if (bad)
-		smtp_settings_free(dst);
-	return bad ? -1 : 0;
-}
-
 /* What the debug callback learns of the conversation. */
 struct conv {
 	FILE *transcript;
@@ -378,7 +330,7 @@ static void *channel_copy(const void *settings)
 
 	if (!c)
 		return NULL;
-	if (smtp_settings_copy(&c->smtp, &from->smtp) < 0) {
+	if (config_smtp_copy(&c->smtp, &from->smtp) < 0) {
 		free(c);
 		return NULL;
 	}
@@ -390,7 +342,7 @@ static void channel_release(void *settings)
 {
 	struct smtp_channel *c = settings;
 
-	smtp_settings_free(&c->smtp);
+	config_smtp_free(&c->smtp);
 	free(c);
 }
 

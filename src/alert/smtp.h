@@ -34,10 +34,6 @@ struct smtp_outcome {
 int smtp_global_init(void);
 void smtp_global_cleanup(void);
 
-/* Deep copy (for the sender thread); 0 or -1 out of memory (dst freed). */
-int smtp_settings_copy(struct smtp_settings *dst, const struct smtp_settings *src);
-void smtp_settings_free(struct smtp_settings *s);
-
 /* Sends msg (len bytes of RFC 5322 text, CRLF line ends) from s->sender to
  * every s->recipients. ehlo is the name given in EHLO. stop (may be NULL)
  * aborts the conversation within about a second when it becomes non-zero.

@@ -31,7 +31,7 @@ void cfg_smtp_defaults(struct smtp_settings *l)
 	l->alert.notify_recovery = 1;
 }
 
-void cfg_smtp_free(struct smtp_settings *l)
+void config_smtp_free(struct smtp_settings *l)
 {
 	free(l->smtp_server);
 	free(l->sender);
@@ -40,6 +40,41 @@ void cfg_smtp_free(struct smtp_settings *l)
 	free(l->password_file);
 	free(l->password_env);
 	free(l->ca_file);
+	memset(l, 0, sizeof(*l));
+}
+
+static int dup_str(char **dst, const char *src)
+{
+	*dst = src ? strdup(src) : NULL;
+	return src && !*dst ? -1 : 0;
+}
+
+int config_smtp_copy(struct smtp_settings *dst, const struct smtp_settings *src)
+{
+	int bad = 0;
+
+	*dst = *src;
+	dst->smtp_server = dst->sender = dst->username = NULL;
+	dst->password_file = dst->password_env = dst->ca_file = NULL;
+	dst->recipients = NULL;
+	dst->nrecipients = 0;
+	bad |= dup_str(&dst->smtp_server, src->smtp_server);
+	bad |= dup_str(&dst->sender, src->sender);
+	bad |= dup_str(&dst->username, src->username);
+	bad |= dup_str(&dst->password_file, src->password_file);
+	bad |= dup_str(&dst->password_env, src->password_env);
+	bad |= dup_str(&dst->ca_file, src->ca_file);
+	if (src->nrecipients) {
+		dst->recipients = calloc(src->nrecipients, sizeof(char *));
+		bad |= !dst->recipients;
+		for (size_t i = 0; dst->recipients && i < src->nrecipients; i++) {
+			bad |= dup_str(&dst->recipients[i], src->recipients[i]);
+			dst->nrecipients++;
+		}
+	}
+	if (bad)
+		config_smtp_free(dst);
+	return bad ? -1 : 0;
 }
 
 enum { A_THRESHOLD, A_REMINDER, A_RECOVERY, A_COUNT };
@@ -52,13 +87,13 @@ static void parse_alert_values(struct cfg_ctx *c, yaml_node_t **vals,
 
 	if (vals[A_THRESHOLD]) {
 		cfg_what(what, sizeof(what), "failure_threshold", where);
-		cfg_get_int(c, vals[A_THRESHOLD], what, 1, 1000000,
+		cfg_get_int(c, vals[A_THRESHOLD], what, 1, CFG_COUNT_MAX,
 			    &a->failure_threshold);
 	}
 	if (vals[A_REMINDER]) {
 		cfg_what(what, sizeof(what), "reminder_interval", where);
 		cfg_get_duration(c, vals[A_REMINDER], what, 1,
-				 &a->reminder_interval_s);
+				 CFG_FROM(0, CFG_PERIOD_MAX_S, "s"), &a->reminder_interval_s);
 	}
 	if (vals[A_RECOVERY]) {
 		cfg_what(what, sizeof(what), "notify_recovery", where);
@@ -79,7 +114,7 @@ void cfg_parse_alert(struct cfg_ctx *c, yaml_node_t *n, const char *where,
 	parse_alert_values(c, vals, where, a);
 	if (vals[A_COUNT]) {
 		cfg_what(what, sizeof(what), "success_threshold", where);
-		cfg_get_int(c, vals[A_COUNT], what, 1, 1000000, &a->success_threshold);
+		cfg_get_int(c, vals[A_COUNT], what, 1, CFG_COUNT_MAX, &a->success_threshold);
 	}
 }
 
@@ -112,21 +147,14 @@ static void parse_security(struct cfg_ctx *c, yaml_node_t *n,
 		  "got '%s'", s ? s : "a non-scalar");
 }
 
-/* A positive duration at vals[k] into *out. */
+/* A duration of logging, more than 0 and at most max seconds. */
 static void positive(struct cfg_ctx *c, yaml_node_t *n, const char *key,
-		     double *out)
+		     double max, double *out)
 {
 	char what[96];
-	double v;
 
 	cfg_what(what, sizeof(what), key, "logging");
-	if (cfg_get_duration(c, n, what, 0, &v) < 0)
-		return;
-	if (v <= 0)
-		cfg_error(c, n, "%s must be more than 0 seconds, got %s", what,
-			  cfg_scalar(n));
-	else
-		*out = v;
+	cfg_get_duration(c, n, what, 0, CFG_ABOVE(0, max, "s"), out);
 }
 
 /* AUTH needs a username and exactly one password source. */
@@ -216,16 +244,18 @@ void cfg_parse_logging(struct cfg_ctx *c, yaml_node_t *n, struct smtp_settings *
 	check_auth(c, n, vals, l);
 	if (vals[L_CONNECT_TIMEOUT])
 		positive(c, vals[L_CONNECT_TIMEOUT], "connect_timeout",
-			 &l->connect_timeout_s);
+			 CFG_TIMEOUT_MAX_S, &l->connect_timeout_s);
 	if (vals[L_TIMEOUT])
-		positive(c, vals[L_TIMEOUT], "timeout", &l->timeout_s);
+		positive(c, vals[L_TIMEOUT], "timeout", CFG_TIMEOUT_MAX_S, &l->timeout_s);
 	if (vals[L_SPOOL_MAX_AGE])
-		positive(c, vals[L_SPOOL_MAX_AGE], "spool_max_age",
+		positive(c, vals[L_SPOOL_MAX_AGE], "spool_max_age", CFG_PERIOD_MAX_S,
 			 &l->spool_max_age_s);
 	if (vals[L_RETRY_MIN])
-		positive(c, vals[L_RETRY_MIN], "retry_min", &l->retry_min_s);
+		positive(c, vals[L_RETRY_MIN], "retry_min", CFG_RETRY_MAX_S,
+			 &l->retry_min_s);
 	if (vals[L_RETRY_MAX])
-		positive(c, vals[L_RETRY_MAX], "retry_max", &l->retry_max_s);
+		positive(c, vals[L_RETRY_MAX], "retry_max", CFG_RETRY_MAX_S,
+			 &l->retry_max_s);
 	if (l->retry_max_s < l->retry_min_s)
 		cfg_error(c, vals[L_RETRY_MAX] ? vals[L_RETRY_MAX] : vals[L_RETRY_MIN],
 			  "logging: retry_max (%g s) must not be less than "

@@ -93,19 +93,11 @@ static void check_url(struct cfg_ctx *c, yaml_node_t *at, const char *what,
 		cfg_error(c, at, "%s must not contain white space: '%s'", what, url);
 }
 
-/* A positive duration. */
+/* A duration more than 0 and at most max seconds. */
 static void positive(struct cfg_ctx *c, yaml_node_t *n, const char *what,
-		     double *out)
+		     double max, double *out)
 {
-	double v;
-
-	if (cfg_get_duration(c, n, what, 0, &v) < 0)
-		return;
-	if (v <= 0)
-		cfg_error(c, n, "%s must be more than 0 seconds, got %s", what,
-			  cfg_scalar(n));
-	else
-		*out = v;
+	cfg_get_duration(c, n, what, 0, CFG_ABOVE(0, max, "s"), out);
 }
 
 static const char *const reserved_labels[] = { "alertname", "site", "probe",
@@ -181,7 +173,8 @@ static void parse_alertmanager(struct cfg_ctx *c, yaml_node_t *n, struct alertin
 	if (vals[1])
 		parse_labels(c, vals[1], a);
 	if (vals[2])
-		positive(c, vals[2], "'timeout' in alerting.alertmanager", &a->am_timeout_s);
+		positive(c, vals[2], "'timeout' in alerting.alertmanager", CFG_TIMEOUT_MAX_S,
+			 &a->am_timeout_s);
 }
 
 static void parse_format(struct cfg_ctx *c, yaml_node_t *n, const char *where,
@@ -222,7 +215,7 @@ static void parse_webhook(struct cfg_ctx *c, yaml_node_t *n, const char *where,
 		cfg_check_password_file(c, vals[2], where, w->secret_file);
 	cfg_what(what, sizeof(what), "timeout", where);
 	if (vals[3])
-		positive(c, vals[3], what, &w->timeout_s);
+		positive(c, vals[3], what, CFG_TIMEOUT_MAX_S, &w->timeout_s);
 }
 
 static void parse_webhooks(struct cfg_ctx *c, yaml_node_t *n, struct alerting_settings *a)
@@ -268,7 +261,7 @@ static void factor(struct cfg_ctx *c, yaml_node_t *n, const char *what, double *
 {
 	double v;
 
-	if (cfg_get_num(c, n, what, &v) < 0)
+	if (cfg_get_num(c, n, what, CFG_FROM(0, CFG_FACTOR_MAX, ""), &v) < 0)
 		return;
 	if (v != 0 && v <= 1)
 		cfg_error(c, n, "%s must be more than 1 (or 0: off), got %s", what,
@@ -283,7 +276,6 @@ static void parse_degraded(struct cfg_ctx *c, yaml_node_t *n, struct alerting_se
 		"login_floor_ms", "rtt_floor_ms", "window", "baseline", "min_samples", NULL };
 	enum { LF, RF, LFL, RFL, WIN, BASE, MIN, N };
 	yaml_node_t *keys[N], *vals[N];
-	double ms;
 
 	if (cfg_map(c, n, "alerting.degraded", known, keys, vals) < 0)
 		return;
@@ -292,19 +284,21 @@ static void parse_degraded(struct cfg_ctx *c, yaml_node_t *n, struct alerting_se
 		factor(c, vals[LF], "'login_factor' in alerting.degraded", &a->login_factor);
 	if (vals[RF])
 		factor(c, vals[RF], "'rtt_factor' in alerting.degraded", &a->rtt_factor);
-	if (vals[LFL] && cfg_get_num(c, vals[LFL], "'login_floor_ms' in alerting.degraded",
-				     &ms) == 0)
-		a->login_floor_ms = ms < 0 ? 0 : ms;
-	if (vals[RFL] && cfg_get_num(c, vals[RFL], "'rtt_floor_ms' in alerting.degraded",
-				     &ms) == 0)
-		a->rtt_floor_ms = ms < 0 ? 0 : ms;
+	if (vals[LFL])
+		cfg_get_num(c, vals[LFL], "'login_floor_ms' in alerting.degraded",
+			    CFG_FROM(0, CFG_FLOOR_MAX_MS, "ms"), &a->login_floor_ms);
+	if (vals[RFL])
+		cfg_get_num(c, vals[RFL], "'rtt_floor_ms' in alerting.degraded",
+			    CFG_FROM(0, CFG_FLOOR_MAX_MS, "ms"), &a->rtt_floor_ms);
 	if (vals[WIN])
-		positive(c, vals[WIN], "'window' in alerting.degraded", &a->window_s);
+		positive(c, vals[WIN], "'window' in alerting.degraded", CFG_PERIOD_MAX_S,
+			 &a->window_s);
 	if (vals[BASE])
-		positive(c, vals[BASE], "'baseline' in alerting.degraded", &a->baseline_s);
+		positive(c, vals[BASE], "'baseline' in alerting.degraded", CFG_PERIOD_MAX_S,
+			 &a->baseline_s);
 	if (vals[MIN])
-		cfg_get_int(c, vals[MIN], "'min_samples' in alerting.degraded", 1, 100000,
-			    &a->min_samples);
+		cfg_get_int(c, vals[MIN], "'min_samples' in alerting.degraded", 1,
+			    CFG_COUNT_MAX, &a->min_samples);
 	if (a->baseline_s <= a->window_s)
 		cfg_error(c, vals[BASE] ? vals[BASE] : n, "alerting.degraded: baseline "
 			  "(%g s) must be longer than window (%g s)", a->baseline_s,
@@ -334,11 +328,11 @@ void cfg_parse_alerting(struct cfg_ctx *c, yaml_node_t *n, yaml_node_t *logging,
 				  "alerting and in logging (line %zu); keep one",
 				  dup->start_mark.line + 1);
 		cfg_get_int(c, vals[K_FAILURE], "'failure_threshold' in alerting", 1,
-			    1000000, &cfg->logging.alert.failure_threshold);
+			    CFG_COUNT_MAX, &cfg->logging.alert.failure_threshold);
 	}
 	if (vals[K_SUCCESS])
 		cfg_get_int(c, vals[K_SUCCESS], "'success_threshold' in alerting", 1,
-			    1000000, &cfg->logging.alert.success_threshold);
+			    CFG_COUNT_MAX, &cfg->logging.alert.success_threshold);
 	if (vals[K_AM])
 		parse_alertmanager(c, vals[K_AM], a);
 	if (vals[K_HOOKS])
@@ -346,11 +340,13 @@ void cfg_parse_alerting(struct cfg_ctx *c, yaml_node_t *n, yaml_node_t *logging,
 	if (vals[K_DEGRADED])
 		parse_degraded(c, vals[K_DEGRADED], a);
 	if (vals[K_RETRY_MIN])
-		positive(c, vals[K_RETRY_MIN], "'retry_min' in alerting", &a->retry_min_s);
+		positive(c, vals[K_RETRY_MIN], "'retry_min' in alerting", CFG_RETRY_MAX_S,
+			 &a->retry_min_s);
 	if (vals[K_RETRY_MAX])
-		positive(c, vals[K_RETRY_MAX], "'retry_max' in alerting", &a->retry_max_s);
+		positive(c, vals[K_RETRY_MAX], "'retry_max' in alerting", CFG_RETRY_MAX_S,
+			 &a->retry_max_s);
 	if (vals[K_MAX_AGE])
-		positive(c, vals[K_MAX_AGE], "'spool_max_age' in alerting",
+		positive(c, vals[K_MAX_AGE], "'spool_max_age' in alerting", CFG_PERIOD_MAX_S,
 			 &a->spool_max_age_s);
 	if (a->retry_max_s < a->retry_min_s)
 		cfg_error(c, vals[K_RETRY_MAX] ? vals[K_RETRY_MAX] : vals[K_RETRY_MIN],

@@ -14,7 +14,8 @@ struct ping_settings {
 	double timeout_s;   /* wait for the last reply after the last request */
 };
 
-/* "90", "90s", "30m", "4h", "1h30m", "7d" -> seconds. 0, or -1 when malformed. */
+/* "90", "90s", "30m", "4h", "1h30m", "7d" -> seconds. 0, or -1 when malformed
+ * or not finite ("1e999s"). */
 int config_parse_duration(const char *s, double *out);
 
 /* Seconds a ping step takes at most: (count - 1) * interval + timeout. */
@@ -86,6 +87,10 @@ struct vpn_settings {
 	char **process_names;   /* exact comm names of stale clients */
 	size_t nprocess_names;
 	int has_process_names;
+	/* phases: {connect, tls, auth}: the EREs of the output lines that end
+	 * those login phases, in that order; NULL: the profile's, "": the
+	 * client does not show it */
+	char *phase_marks[3];
 
 	/* client wireguard (other clients: NULL / 0) */
 	char *endpoint;             /* the peer: "ADDR:PORT" or "[ADDR6]:PORT", numeric */
@@ -156,6 +161,12 @@ struct smtp_settings {
 	double retry_max_s;         /* default 1800 */
 	struct alert_settings alert; /* defaults of every site */
 };
+
+/* The config owns struct smtp_settings: a deep copy (for the sender
+ * thread), 0 or -1 out of memory (dst then empty), and its free (which
+ * leaves it zeroed). */
+int config_smtp_copy(struct smtp_settings *dst, const struct smtp_settings *src);
+void config_smtp_free(struct smtp_settings *s);
 
 /* The http: map: /metrics, /status and the status page of `epmon run`.
  * Without an http: map, enabled is 0 and nothing listens. */

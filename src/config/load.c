@@ -90,7 +90,7 @@ void config_free(struct config *cfg)
 	}
 	free(cfg->sites);
 	free(cfg->path);
-	cfg_smtp_free(&cfg->logging);
+	config_smtp_free(&cfg->logging);
 	cfg_http_free(&cfg->http);
 	cfg_alerting_free(&cfg->alerting);
 	free(cfg->probe_name);
@@ -135,27 +135,19 @@ void cfg_parse_ping(struct cfg_ctx *c, yaml_node_t *n, const char *where,
 		return;
 	if (vals[0]) {
 		cfg_what(what, sizeof(what), "count", where);
-		cfg_get_int(c, vals[0], what, 1, 1000, &p->count);
+		cfg_get_int(c, vals[0], what, 1, CFG_COUNT_MAX, &p->count);
 	}
 	if (vals[1]) {
 		cfg_what(what, sizeof(what), "interval", where);
-		if (cfg_get_num(c, vals[1], what, &v) == 0) {
-			if (v < 0.01)
-				cfg_error(c, vals[1], "%s must be at least 0.01 "
-					  "seconds, got %s", what, cfg_scalar(vals[1]));
-			else
-				p->interval_s = v;
-		}
+		if (cfg_get_num(c, vals[1], what, CFG_FROM(0.01, CFG_INTERVAL_MAX_S, "s"),
+				&v) == 0)
+			p->interval_s = v;
 	}
 	if (vals[2]) {
 		cfg_what(what, sizeof(what), "timeout", where);
-		if (cfg_get_num(c, vals[2], what, &v) == 0) {
-			if (v <= 0)
-				cfg_error(c, vals[2], "%s must be more than 0 "
-					  "seconds, got %s", what, cfg_scalar(vals[2]));
-			else
-				p->timeout_s = v;
-		}
+		if (cfg_get_num(c, vals[2], what, CFG_ABOVE(0, CFG_TIMEOUT_MAX_S, "s"),
+				&v) == 0)
+			p->timeout_s = v;
 	}
 }
 
@@ -180,12 +172,9 @@ static void parse_root(struct cfg_ctx *c, yaml_node_t *root, struct config *cfg)
 	if (!vals[0])
 		cfg_error(c, root, "missing required key 'frequency' in top level "
 			  "(seconds between cycle starts, e.g. frequency: 300)");
-	else if (cfg_get_num(c, vals[0], "'frequency'", &cfg->frequency_s) == 0 &&
-		 cfg->frequency_s <= 0) {
-		cfg_error(c, vals[0], "'frequency' must be a number of seconds "
-			  "> 0, got %s", cfg_scalar(vals[0]));
-		cfg->frequency_s = 0;
-	}
+	else
+		cfg_get_num(c, vals[0], "'frequency'", CFG_ABOVE(0, CFG_FREQUENCY_MAX_S, "s"),
+			    &cfg->frequency_s);
 	if (vals[1])
 		cfg_parse_logging(c, vals[1], &cfg->logging);
 	/* before the sites: they inherit its thresholds */
@@ -287,39 +276,6 @@ static int load_document(struct cfg_ctx *c, const char *text, size_t len,
 	return ok ? 0 : -1;
 }
 
-/* Position of "FILE:LINE:COL: ..." as one number; 0 when it has none. */
-static unsigned long long msg_pos(const char *msg, size_t skip)
-{
-	unsigned long line, col;
-	char *end;
-
-	if (strlen(msg) <= skip || msg[skip] != ':')
-		return 0;
-	line = strtoul(msg + skip + 1, &end, 10);
-	if (*end != ':')
-		return 0;
-	col = strtoul(end + 1, &end, 10);
-	return *end == ':' ? (unsigned long long)line << 32 | col : 0;
-}
-
-/* Messages are found key by key; they read better in file order. Stable
- * insertion sort: a config has few messages. */
-static void sort_by_position(char **msgs, size_t n, const char *file)
-{
-	size_t skip = strlen(file);
-
-	for (size_t i = 1; i < n; i++) {
-		char *m = msgs[i];
-		unsigned long long pos = msg_pos(m, skip);
-		size_t j = i;
-		while (j > 0 && msg_pos(msgs[j - 1], skip) > pos) {
-			msgs[j] = msgs[j - 1];
-			j--;
-		}
-		msgs[j] = m;
-	}
-}
-
 struct config *config_parse(const char *name, const char *text, size_t len,
 			    struct config_diag *diag)
 {
@@ -330,7 +286,8 @@ struct config *config_parse(const char *name, const char *text, size_t len,
 	yaml_document_t doc;
 	struct config *cfg = NULL;
 
-	if (load_document(&c, text, len, &doc) < 0)
+	if (cfg_check_limits(&c, text, len) < 0 ||
+	    load_document(&c, text, len, &doc) < 0)
 		goto out;
 	c.doc = &doc;
 	cfg = config_new(&c, name);
@@ -344,11 +301,10 @@ struct config *config_parse(const char *name, const char *text, size_t len,
 out:
 	if (c.oom)
 		cfg_diag_add(&c, 0, "%s: out of memory while loading the config", name);
-	sort_by_position(c.diag->errors + errors_before,
-			 c.diag->nerrors - errors_before, name);
-	sort_by_position(c.diag->warnings + warnings_before,
-			 c.diag->nwarnings - warnings_before, name);
-	if (c.oom || c.diag->nerrors > errors_before) {
+	free(c.by_name);
+	cfg_regexes_free(&c);
+	cfg_diag_finish(&c, errors_before, warnings_before);
+	if (c.oom || c.errors_dropped || c.diag->nerrors > errors_before) {
 		config_free(cfg);
 		cfg = NULL;
 	}
@@ -356,13 +312,16 @@ out:
 	return cfg;
 }
 
-/* Whole file in memory: configs are small, and libyaml wants a buffer. */
+/* Whole file in memory: configs are small, and libyaml wants a buffer.
+ * Reading stops once more than CFG_FILE_MAX bytes are in (a device or a
+ * FIFO may never end): config_parse refuses such a text. */
 static char *read_file(FILE *f, size_t *len)
 {
 	size_t cap = 4096, n = 0, got;
 	char *buf = malloc(cap);
 
-	while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+	while (buf && n <= CFG_FILE_MAX &&
+	       (got = fread(buf + n, 1, cap - n, f)) > 0) {
 		n += got;
 		if (n == cap) {
 			char *bigger = realloc(buf, cap * 2);
@@ -397,9 +356,18 @@ struct config *config_load(const char *path, struct config_diag *diag)
 			     strerror(errno));
 		goto out;
 	}
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+	if (fstat(fileno(f), &st) < 0)
+		memset(&st, 0, sizeof(st));
+	if (st.st_mode & 077)
 		cfg_diag_add(&c, 1, "%s: config is readable by group/others; "
 			     "chmod 600 it", path);
+	/* a 50 MB file is refused before a byte of it is read */
+	if (S_ISREG(st.st_mode) && st.st_size > CFG_FILE_MAX) {
+		cfg_diag_add(&c, 0, "%s: the config is %lld bytes; the limit is %d "
+			     "bytes (1 MiB)", path, (long long)st.st_size, CFG_FILE_MAX);
+		fclose(f);
+		goto out;
+	}
 	text = read_file(f, &len);
 	if (!text)
 		cfg_diag_add(&c, 0, "%s: cannot read the config: %s", path,

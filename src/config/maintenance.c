@@ -105,7 +105,7 @@ static int zone_exists(const char *z)
 }
 
 static void parse_sites(struct cfg_ctx *c, yaml_node_t *n, const char *where,
-			const struct config *cfg, struct maintenance_window *w)
+			struct maintenance_window *w)
 {
 	const char *one = cfg_scalar(n);
 	char what[96];
@@ -118,12 +118,12 @@ static void parse_sites(struct cfg_ctx *c, yaml_node_t *n, const char *where,
 	if (!w->nsites)
 		cfg_error(c, n, "%s is empty; list site names, or \"*\" for every site", what);
 	for (size_t i = 0; i < w->nsites; i++)
-		if (!config_find_site(cfg, w->sites[i]))
+		if (!cfg_find_site(c, w->sites[i]))
 			cfg_error(c, n, "%s: no site is named '%s'", what, w->sites[i]);
 }
 
 static void parse_window(struct cfg_ctx *c, yaml_node_t *n, const char *where,
-			 const struct config *cfg, struct maintenance_window *w)
+			 struct maintenance_window *w)
 {
 	static const char *const known[] = { "sites", "every", "start", "duration",
 		"timezone", NULL };
@@ -139,7 +139,7 @@ static void parse_window(struct cfg_ctx *c, yaml_node_t *n, const char *where,
 		cfg_error(c, n, "missing required key 'sites' in %s (a list of site "
 			  "names, or \"*\")", where);
 	else
-		parse_sites(c, vals[SITES], where, cfg, w);
+		parse_sites(c, vals[SITES], where, w);
 	if (!vals[EVERY] == !vals[START])
 		cfg_error(c, n, "%s needs exactly one of 'every' (weekly, e.g. \"sun 02:00\") "
 			  "and 'start' (once, e.g. 2026-12-24T22:00)", where);
@@ -155,11 +155,11 @@ static void parse_window(struct cfg_ctx *c, yaml_node_t *n, const char *where,
 	cfg_what(what, sizeof(what), "duration", where);
 	if (!vals[DURATION])
 		cfg_error(c, n, "missing required key 'duration' in %s (e.g. 2h)", where);
-	else if (cfg_get_duration(c, vals[DURATION], what, 0, &w->duration_s) == 0 &&
-		 (w->duration_s <= 0 || (vals[EVERY] && w->duration_s > WEEK_S)))
-		cfg_error(c, vals[DURATION], "%s must be more than 0%s, got %s", what,
-			  vals[EVERY] ? " and at most 7d for a weekly window" : "",
-			  cfg_scalar(vals[DURATION]));
+	else if (cfg_get_duration(c, vals[DURATION], what, 0,
+				  CFG_ABOVE(0, CFG_PERIOD_MAX_S, "s"), &w->duration_s) == 0 &&
+		 vals[EVERY] && w->duration_s > WEEK_S)
+		cfg_error(c, vals[DURATION], "%s must be at most 7d for a weekly "
+			  "window, got %s", what, cfg_scalar(vals[DURATION]));
 	cfg_what(what, sizeof(what), "timezone", where);
 	if (vals[ZONE] && cfg_get_str(c, vals[ZONE], what, &w->timezone) == 0 &&
 	    !zone_exists(w->timezone))
@@ -186,7 +186,7 @@ void cfg_parse_maintenance(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg
 	for (size_t i = 0; i < count; i++) {
 		char where[64];
 		snprintf(where, sizeof(where), "alerting.maintenance[%zu]", i + 1);
-		parse_window(c, cfg_node(c, n->data.sequence.items.start[i]), where, cfg,
+		parse_window(c, cfg_node(c, n->data.sequence.items.start[i]), where,
 			     &a->maintenance[i]);
 		a->nmaintenance++;
 	}

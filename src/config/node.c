@@ -1,75 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Reading typed values out of the libyaml document, with positioned errors. */
-#include <errno.h>
-#include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "config/internal.h"
-
-static void diag_push(struct cfg_ctx *c, int warning, char *msg)
-{
-	char ***list = warning ? &c->diag->warnings : &c->diag->errors;
-	size_t *n = warning ? &c->diag->nwarnings : &c->diag->nerrors;
-	char **grown = realloc(*list, (*n + 1) * sizeof(**list));
-
-	if (!grown) {
-		free(msg);
-		c->oom = 1;
-		return;
-	}
-	grown[(*n)++] = msg;
-	*list = grown;
-}
-
-static void diag_vadd(struct cfg_ctx *c, int warning, const yaml_node_t *at,
-		      const char *fmt, va_list ap)
-{
-	char *body = NULL, *msg = NULL;
-
-	if (vasprintf(&body, fmt, ap) < 0) {
-		c->oom = 1;
-		return;
-	}
-	int r;
-	if (at)
-		r = asprintf(&msg, "%s:%zu:%zu: %s", c->file,
-			     at->start_mark.line + 1, at->start_mark.column + 1, body);
-	else
-		r = asprintf(&msg, "%s", body);
-	free(body);
-	if (r < 0) {
-		c->oom = 1;
-		return;
-	}
-	diag_push(c, warning, msg);
-}
-
-void cfg_diag_add(struct cfg_ctx *c, int warning, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	diag_vadd(c, warning, NULL, fmt, ap);
-	va_end(ap);
-}
-
-void cfg_error(struct cfg_ctx *c, const yaml_node_t *at, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	diag_vadd(c, 0, at, fmt, ap);
-	va_end(ap);
-}
-
-void cfg_warn(struct cfg_ctx *c, const yaml_node_t *at, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	diag_vadd(c, 1, at, fmt, ap);
-	va_end(ap);
-}
 
 char *cfg_strdup(struct cfg_ctx *c, const char *s)
 {
@@ -210,7 +147,8 @@ int cfg_get_str(struct cfg_ctx *c, yaml_node_t *n, const char *what, char **out)
 	return *out ? 0 : -1;
 }
 
-/* Strict decimal: [-+]digits[.digits][e[-+]digits]; no hex, inf or nan. */
+/* Strict decimal: [-+]digits[.digits][e[-+]digits]; no hex, inf or nan
+ * (but 1e999 is +inf). */
 static int parse_decimal(const char *s, double *out)
 {
 	const char *p = s;
@@ -236,12 +174,55 @@ static int parse_decimal(const char *s, double *out)
 	}
 	if (*p)
 		return -1;
-	errno = 0;
+	/* 1e999 is +inf here: a number, refused by the range check */
 	*out = strtod(s, NULL);
-	return errno == ERANGE ? -1 : 0;
+	return 0;
 }
 
-int cfg_get_num(struct cfg_ctx *c, yaml_node_t *n, const char *what, double *out)
+/* "'timeout' in ping" -> "timeout" and " in ping": messages name the key
+ * in the range they give ("0 < timeout <= 3600 s"). */
+static void split_what(const char *what, const char **key, int *keylen,
+		       const char **rest)
+{
+	const char *close = what[0] == '\'' ? strchr(what + 1, '\'') : NULL;
+
+	*key = close ? what + 1 : what;
+	*keylen = close ? (int)(close - what - 1) : (int)strlen(what);
+	*rest = close ? close + 1 : "";
+}
+
+/* A bound for messages: "86400 s", "31622400 s = 366d", "1000". */
+static void fmt_bound(char *buf, size_t size, double v, const char *unit)
+{
+	if (!strcmp(unit, "s") && v >= 2 * CFG_DAY_S && fmod(v, CFG_DAY_S) == 0)
+		snprintf(buf, size, "%.15g s = %.15gd", v, v / CFG_DAY_S);
+	else
+		snprintf(buf, size, "%.15g%s%s", v, *unit ? " " : "", unit);
+}
+
+/* The one range check of every number and duration of the config. bare:
+ * the value was written as a plain number (its unit is r->unit). */
+static int check_range(struct cfg_ctx *c, yaml_node_t *n, const char *what,
+		       const struct cfg_range *r, double v, int bare)
+{
+	const char *key, *rest;
+	char lo[32], hi[64];
+	int keylen;
+
+	if (!r || (isfinite(v) && (r->min_open ? v > r->min : v >= r->min) &&
+		   v <= r->max))
+		return 0;
+	split_what(what, &key, &keylen, &rest);
+	snprintf(lo, sizeof(lo), "%.15g", r->min);
+	fmt_bound(hi, sizeof(hi), r->max, r->unit);
+	cfg_error(c, n, "%.*s%s: %s%s%s is out of range (%s %s %.*s <= %s)",
+		  keylen, key, rest, cfg_scalar(n), bare && *r->unit ? " " : "",
+		  bare ? r->unit : "", lo, r->min_open ? "<" : "<=", keylen, key, hi);
+	return -1;
+}
+
+int cfg_get_num(struct cfg_ctx *c, yaml_node_t *n, const char *what,
+		const struct cfg_range *r, double *out)
 {
 	const char *s = cfg_scalar(n);
 	double v;
@@ -263,6 +244,8 @@ int cfg_get_num(struct cfg_ctx *c, yaml_node_t *n, const char *what, double *out
 			  "(remove the quotes)", what, s);
 		return -1;
 	}
+	if (check_range(c, n, what, r, v, 1) < 0)
+		return -1;
 	*out = v;
 	return 0;
 }
@@ -272,7 +255,7 @@ int cfg_get_int(struct cfg_ctx *c, yaml_node_t *n, const char *what,
 {
 	double v;
 
-	if (cfg_get_num(c, n, what, &v) < 0)
+	if (cfg_get_num(c, n, what, NULL, &v) < 0)
 		return -1;
 	/* Range first: casting a huge double to long is undefined. */
 	if (v < (double)min || v > (double)max) {
@@ -360,7 +343,8 @@ static double parse_units(const char *s)
 		char *end;
 		double v;
 
-		if (!(*s >= '0' && *s <= '9'))
+		/* digits first, and no hex (strtod would take 0x1p9) */
+		if (!(*s >= '0' && *s <= '9') || s[1] == 'x' || s[1] == 'X')
 			return -1;
 		v = strtod(s, &end);
 		if (end == s)
@@ -380,28 +364,23 @@ static double parse_units(const char *s)
 		total += v;
 		s = end;
 	}
-	return total;
+	return total;   /* maybe +inf ("1e999s"): the range check says so */
 }
 
 int config_parse_duration(const char *s, double *out)
 {
 	double v;
 
-	if (parse_decimal(s, &v) == 0) {
-		if (v < 0)
-			return -1;
-		*out = v;
-		return 0;
-	}
-	v = parse_units(s);
-	if (v < 0)
+	if (parse_decimal(s, &v) < 0)
+		v = parse_units(s);
+	if (v < 0 || !isfinite(v))
 		return -1;
 	*out = v;
 	return 0;
 }
 
 int cfg_get_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what,
-		     int off_ok, double *out)
+		     int off_ok, const struct cfg_range *r, double *out)
 {
 	const char *s = cfg_scalar(n);
 	double v;
@@ -412,22 +391,16 @@ int cfg_get_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what,
 		return 0;
 	}
 	/* A bare number (plain, unquoted) is seconds, as everywhere else. */
-	if (!s || is_null(n) || is_bool(n) || parse_decimal(s, &v) == 0) {
-		if (cfg_get_num(c, n, what, &v) < 0)
-			return -1;
-		if (v < 0) {
-			cfg_error(c, n, "%s must not be negative, got %s", what, s);
-			return -1;
-		}
-		*out = v;
-		return 0;
-	}
+	if (!s || is_null(n) || is_bool(n) || parse_decimal(s, &v) == 0)
+		return cfg_get_num(c, n, what, r, out);
 	v = parse_units(s);
 	if (v < 0) {
 		cfg_error(c, n, "%s must be seconds or a duration like 90s, 30m, "
 			  "4h, 1h30m, 7d; got '%s'", what, s);
 		return -1;
 	}
+	if (check_range(c, n, what, r, v, 0) < 0)
+		return -1;
 	*out = v;
 	return 0;
 }

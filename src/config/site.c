@@ -102,6 +102,61 @@ static void parse_site(struct cfg_ctx *c, yaml_node_t *n, const char *label,
 		check_budget(c, n, label, s, cfg->frequency_s);
 }
 
+static int by_name_cmp(const void *a, const void *b)
+{
+	const struct site *x = *(const struct site *const *)a;
+	const struct site *y = *(const struct site *const *)b;
+	int d = strcmp(x->name, y->name);
+
+	/* equal names: in file order (the array's), the first one first */
+	return d ? d : (x > y) - (x < y);
+}
+
+/* Sorts the named sites into c->by_name and reports each later use of a
+ * name: O(n log n), where comparing every pair took minutes at 100k sites. */
+static void check_duplicates(struct cfg_ctx *c, const struct config *cfg,
+			     yaml_node_t **names)
+{
+	size_t n = 0;
+
+	c->by_name = malloc((cfg->nsites ? cfg->nsites : 1) * sizeof(*c->by_name));
+	if (!c->by_name) {
+		c->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < cfg->nsites; i++)
+		if (cfg->sites[i].name)
+			c->by_name[n++] = &cfg->sites[i];
+	qsort(c->by_name, n, sizeof(*c->by_name), by_name_cmp);
+	for (size_t i = 1, first = 0; i < n; i++) {
+		if (strcmp(c->by_name[i]->name, c->by_name[first]->name)) {
+			first = i;
+			continue;
+		}
+		cfg_error(c, names[c->by_name[i] - cfg->sites], "duplicate site name "
+			  "'%s' (first defined at line %zu); site names must be unique",
+			  c->by_name[i]->name,
+			  names[c->by_name[first] - cfg->sites]->start_mark.line + 1);
+	}
+	c->nby_name = n;
+}
+
+const struct site *cfg_find_site(struct cfg_ctx *c, const char *name)
+{
+	size_t lo = 0, hi = c->nby_name;
+
+	/* the lowest match: the first site of that name */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(c->by_name[mid]->name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->nby_name && !strcmp(c->by_name[lo]->name, name) ?
+		c->by_name[lo] : NULL;
+}
+
 void cfg_parse_sites(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg)
 {
 	yaml_node_item_t *items;
@@ -117,6 +172,11 @@ void cfg_parse_sites(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg)
 	count = (size_t)(n->data.sequence.items.top - items);
 	if (!count) {
 		cfg_error(c, n, "'sites' is empty; add at least one site");
+		return;
+	}
+	if (count > CFG_SITES_MAX) {
+		cfg_error(c, n, "'sites' lists %zu sites; the limit is %d", count,
+			  CFG_SITES_MAX);
 		return;
 	}
 	cfg->sites = calloc(count, sizeof(*cfg->sites));
@@ -137,19 +197,8 @@ void cfg_parse_sites(struct cfg_ctx *c, yaml_node_t *n, struct config *cfg)
 		else
 			snprintf(label, sizeof(label), "site #%zu", i + 1);
 		parse_site(c, site, label, cfg, &cfg->sites[i]);
-
 		names[i] = peek(c, site, "name");
-		if (!cfg->sites[i].name)
-			continue;
-		for (size_t j = 0; j < i; j++) {
-			if (!cfg->sites[j].name ||
-			    strcmp(cfg->sites[j].name, cfg->sites[i].name))
-				continue;
-			cfg_error(c, names[i], "duplicate site name '%s' (first "
-				  "defined at line %zu); site names must be unique",
-				  cfg->sites[i].name, names[j]->start_mark.line + 1);
-			break;
-		}
 	}
+	check_duplicates(c, cfg, names);
 	free(names);
 }

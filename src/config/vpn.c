@@ -13,7 +13,7 @@ enum {
 	K_PROCESS_NAMES, K_LOGIN_TIMEOUT, K_TEARDOWN_TIMEOUT, K_SCRIPT,
 	K_ENDPOINT, K_PRIVATE_KEY_FILE, K_PEER_PUBLIC_KEY, K_PRESHARED_KEY_FILE,
 	K_ADDRESS, K_ALLOWED_IPS, K_MTU,
-	K_SWANCTL_FILE, K_CONNECTION, K_CHILD, K_REMOTE_ID, K_COUNT
+	K_SWANCTL_FILE, K_CONNECTION, K_CHILD, K_REMOTE_ID, K_PHASES, K_COUNT
 };
 
 static const char *const vpn_keys[] = {
@@ -23,7 +23,7 @@ static const char *const vpn_keys[] = {
 	"stop_command", "process_names", "login_timeout", "teardown_timeout",
 	"script", "endpoint", "private_key_file", "peer_public_key",
 	"preshared_key_file", "address", "allowed_ips", "mtu",
-	"swanctl_file", "connection", "child", "remote_id", NULL
+	"swanctl_file", "connection", "child", "remote_id", "phases", NULL
 };
 
 static const char *const protocols[] = { "anyconnect", "gp", "pulse", "nc",
@@ -42,6 +42,8 @@ void cfg_vpn_free(struct vpn_settings *v)
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
+	for (size_t i = 0; i < sizeof(v->phase_marks) / sizeof(v->phase_marks[0]); i++)
+		free(v->phase_marks[i]);
 	cfg_free_str_list(v->args, v->nargs);
 	cfg_free_str_list(v->failed, v->nfailed);
 	cfg_free_str_list(v->process_names, v->nprocess_names);
@@ -149,26 +151,40 @@ static void parse_expect(struct cfg_ctx *c, yaml_node_t *n, const char *where,
 		}
 		if (vals[2]) {
 			cfg_what(what, sizeof(what), "timeout", swhere);
-			if (cfg_get_num(c, vals[2], what, &e->timeout_s) == 0 &&
-			    e->timeout_s < 0)
-				cfg_error(c, vals[2], "%s must be >= 0 seconds "
-					  "(0: only login_timeout applies)", what);
+			/* 0: only login_timeout applies */
+			cfg_get_num(c, vals[2], what, CFG_FROM(0, CFG_TIMEOUT_MAX_S, "s"),
+				    &e->timeout_s);
 		}
+	}
+}
+
+/* phases: {connect: ERE, tls: ERE, auth: ERE}: the output lines that end
+ * those login phases; "" for a phase the client does not show. */
+static void parse_phases(struct cfg_ctx *c, yaml_node_t *n, const char *where,
+			 const char *label, struct vpn_settings *v)
+{
+	static const char *const known[] = { "connect", "tls", "auth", NULL };
+	yaml_node_t *keys[3], *vals[3];
+	char pwhere[160], what[200], key[24];
+
+	snprintf(pwhere, sizeof(pwhere), "phases in %s", where);
+	if (cfg_map(c, n, pwhere, known, keys, vals) < 0)
+		return;
+	for (int i = 0; i < 3; i++) {
+		if (!vals[i])
+			continue;
+		cfg_what(what, sizeof(what), known[i], pwhere);
+		snprintf(key, sizeof(key), "phases.%s", known[i]);
+		if (cfg_get_str(c, vals[i], what, &v->phase_marks[i]) == 0 &&
+		    *v->phase_marks[i])
+			cfg_check_regex(c, vals[i], label, key, v->phase_marks[i]);
 	}
 }
 
 static void parse_timeout(struct cfg_ctx *c, yaml_node_t *n, const char *what,
 			  double *out)
 {
-	double v;
-
-	if (cfg_get_num(c, n, what, &v) < 0)
-		return;
-	if (v <= 0)
-		cfg_error(c, n, "%s must be more than 0 seconds, got %s", what,
-			  cfg_scalar(n));
-	else
-		*out = v;
+	cfg_get_num(c, n, what, CFG_ABOVE(0, CFG_TIMEOUT_MAX_S, "s"), out);
 }
 
 /* Item i of a list, or the node itself when a single string stood for it. */
@@ -236,6 +252,8 @@ static void parse_values(struct cfg_ctx *c, yaml_node_t **vals,
 			cfg_get_str_list(c, vals[k], what, &v->allowed_ips, &v->nallowed_ips);
 		} else if (k == K_MTU) {
 			cfg_get_int(c, vals[k], what, 576, 65535, &v->mtu);
+		} else if (k == K_PHASES) {
+			parse_phases(c, vals[k], where, label, v);
 		}
 	}
 	if (v->connected)

@@ -32,6 +32,7 @@ struct request {
 	enum req_state state;
 	int64_t sent_rt;        /* CLOCK_REALTIME ns, the clock of rx timestamps */
 	int64_t sent_mono;
+	double rtt_ms;          /* REQ_REPLIED: its round trip */
 };
 
 /* SO_BINDTODEVICE is per socket: one socket per (family, interface). */
@@ -337,7 +338,8 @@ static void engine_handle(struct engine *e, size_t gi, const struct icmp_msg *m)
 		if (q->state == REQ_PENDING)
 			r->settled++;
 		q->state = REQ_REPLIED;
-		rtt_acc_add(&r->acc, rtt_ms(q, m));
+		q->rtt_ms = rtt_ms(q, m);
+		rtt_acc_add(&r->acc, q->rtt_ms);
 		return;
 	}
 	t->stats.errors++;
@@ -419,8 +421,20 @@ static int engine_loop(struct engine *e, volatile const int *stop)
 	return stopped;
 }
 
+/* The median RTT of target i, from its answered requests. */
+static double target_median(const struct engine *e, size_t i, double *scratch)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < e->nreq; k++)
+		if (e->req[k].target == (int)i && e->req[k].state == REQ_REPLIED)
+			scratch[n++] = e->req[k].rtt_ms;
+	return rtt_median(scratch, n);
+}
+
 static void engine_report(struct engine *e, int stopped)
 {
+	double *scratch = malloc((e->nreq ? e->nreq : 1) * sizeof(*scratch));
 	size_t i;
 
 	for (i = 0; i < e->nt; i++) {
@@ -429,6 +443,8 @@ static void engine_report(struct engine *e, int stopped)
 
 		t->stats.sent = r->sent;
 		ping_stats_finish(&t->stats, &r->acc);
+		/* out of memory: the average stands in */
+		t->stats.median_ms = scratch ? target_median(e, i, scratch) : t->stats.avg_ms;
 		if (t->error[0] || t->stats.received > 0)
 			continue; /* partial loss is not an error */
 		if (stopped)
@@ -442,6 +458,7 @@ static void engine_report(struct engine *e, int stopped)
 			snprintf(t->error, sizeof(t->error), "no reply from %s in %g s",
 				 t->address, t->timeout_s);
 	}
+	free(scratch);
 }
 
 int icmp_ping(struct ping_target *targets, size_t ntargets,

@@ -13,6 +13,7 @@ struct ping_stats {
 	int errors;             /* ICMP errors (unreachable, TTL exceeded) received */
 	double loss_pct;        /* 100 * (sent - received) / sent */
 	double min_ms, avg_ms, max_ms, mdev_ms; /* 0 when received == 0 */
+	double median_ms;       /* of the replies' RTTs (the mean of the middle two when even) */
 };
 
 /* Running statistics, filled one RTT at a time (stats math lives here so it
@@ -23,6 +24,8 @@ struct rtt_acc {
 };
 void rtt_acc_add(struct rtt_acc *a, double rtt_ms);
 void ping_stats_finish(struct ping_stats *s, const struct rtt_acc *a);
+/* The median of v[0..n) (sorts v); 0 when n is 0. */
+double rtt_median(double *v, size_t n);
 
 struct ping_target {
 	const char *address;    /* numeric IPv4 or IPv6 */

@@ -4,6 +4,7 @@
 #include "probe/icmp.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 void rtt_acc_add(struct rtt_acc *a, double rtt_ms)
 {
@@ -36,4 +37,20 @@ void ping_stats_finish(struct ping_stats *s, const struct rtt_acc *a)
 	s->avg_ms = a->sum / a->n;
 	var = a->sumsq / a->n - s->avg_ms * s->avg_ms;
 	s->mdev_ms = var > 0 ? sqrt(var) : 0; /* rounding may go just below 0 */
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* A sort: a ping step has a handful of replies, at most `count`. */
+double rtt_median(double *v, size_t n)
+{
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }

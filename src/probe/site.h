@@ -28,6 +28,15 @@ struct site_result {
 	struct ping_stats external;
 	int login_ran;
 	double login_ms;
+	/* where the login's time went (vpn/phases.h): login_phase_ms[p] is known
+	 * when bit p of login_phases is set; a failed login keeps the phases it
+	 * got through */
+	unsigned login_phases;
+	double login_phase_ms[VPN_PHASES];
+	/* VPN sites: the first echo through the new tunnel, sent and timed on
+	 * its own before the `count` echoes of `internal` (the steady state) */
+	int internal_first_replied;
+	double internal_first_ms;
 	int internal_ran;
 	struct ping_stats internal;
 	int teardown_ran;
@@ -46,15 +55,17 @@ void site_result_note(struct site_result *r, const char *fmt, ...)
 /* What a site test needs from its caller besides the site itself. */
 struct site_env {
 	struct vpn_env vpn;         /* isolation, client patterns, stop flag, resolv.conf */
-	/* Called during a cycle (NULL: never) before each site test and, while
-	 * site tests run, every heartbeat_every_s (0: only before each) as long
-	 * as none has outlived site_worst_case_s(): the daemon pings systemd's
-	 * watchdog there, as a whole cycle may outlast it but a stuck site test
-	 * must not hide behind the pings. */
 	/* Per site of the config (its index), why it raises no alert this
 	 * cycle (enum alert_quiet: 0 none, 1 maintenance, 2 muted); the row's
 	 * detail says so. NULL: none. */
 	const unsigned char *quiet;
+	/* Called during a cycle (NULL: never) before each site test and, while
+	 * site tests run in worker threads, every heartbeat_every_s (0: only
+	 * before each) as long as none has outlived site_worst_case_s(): the
+	 * daemon pings systemd's watchdog there, as a whole cycle may outlast
+	 * it but a stuck site test must not hide behind the pings. With one
+	 * worker (concurrency 1, or one site) the test runs in the caller's
+	 * thread: only before each. */
 	void (*heartbeat)(void *arg);
 	void *heartbeat_arg;
 	double heartbeat_every_s;

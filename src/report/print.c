@@ -4,6 +4,7 @@
  * (epmon never calls setlocale), missing figures as "-", empty or null. */
 #include "report/report.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,43 @@ static void text_num(FILE *out, int width, double v, int decimals)
 
 /* ---- text ---- */
 
+/* Where the login time goes, and the first echo through the new tunnel:
+ * a table only when some site has those figures (files of an older epmon
+ * have none). */
+static void print_text_phases(const struct report *r, int w, FILE *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nsites; i++) {
+		n += r->sites[i].internal_first.n;
+		for (int p = 0; p < VPN_PHASES; p++)
+			n += r->sites[i].phase[p].n;
+	}
+	if (n == 0)
+		return;
+	fprintf(out, "\n%-*s", w, "SITE");
+	for (int p = 0; p < VPN_PHASES; p++) {
+		char name[16];
+		size_t k;
+		for (k = 0; vpn_phase_name(p)[k] && k < sizeof(name) - 1; k++)
+			name[k] = (char)toupper((unsigned char)vpn_phase_name(p)[k]);
+		name[k] = '\0';
+		fprintf(out, " %7s_P50 %7s_P95", name, name);
+	}
+	fprintf(out, " %10s %10s   (ms)\n", "FIRST_P50", "FIRST_P95");
+	for (size_t i = 0; i < r->nsites; i++) {
+		const struct report_site *s = &r->sites[i];
+		fprintf(out, "%-*s", w, s->name);
+		for (int p = 0; p < VPN_PHASES; p++) {
+			text_num(out, 11, s->phase[p].p50, 1);
+			text_num(out, 11, s->phase[p].p95, 1);
+		}
+		text_num(out, 10, s->internal_first.p50, 3);
+		text_num(out, 10, s->internal_first.p95, 3);
+		fputc('\n', out);
+	}
+}
+
 static void print_text(const struct report *r, FILE *out)
 {
 	char from[32], to[32], a[32], b[32], dur[48];
@@ -120,6 +158,7 @@ static void print_text(const struct report *r, FILE *out)
 		fputc('\n', out);
 	}
 
+	print_text_phases(r, w, out);
 	if (noutages == 0) {
 		fputs("\nno outages\n", out);
 		return;
@@ -167,7 +206,10 @@ static void print_csv(const struct report *r, FILE *out)
 	fputs("site,cycles,failed,availability_pct,failed_external_ping,failed_vpn_login,"
 	      "failed_internal_ping,failed_teardown,failed_other,outages,login_p50_ms,"
 	      "login_p95_ms,login_max_ms,external_rtt_p50_ms,external_rtt_p95_ms,"
-	      "internal_rtt_p50_ms,internal_rtt_p95_ms\n", out);
+	      "internal_rtt_p50_ms,internal_rtt_p95_ms,login_connect_p50_ms,login_connect_p95_ms,"
+	      "login_tls_p50_ms,login_tls_p95_ms,login_auth_p50_ms,login_auth_p95_ms,"
+	      "login_tunnel_p50_ms,login_tunnel_p95_ms,internal_first_p50_ms,"
+	      "internal_first_p95_ms\n", out);
 	for (size_t i = 0; i < r->nsites; i++) {
 		const struct report_site *s = &r->sites[i];
 		csv_text(out, s->name);
@@ -189,6 +231,16 @@ static void print_csv(const struct report *r, FILE *out)
 		put_num(out, s->internal_rtt.p50, 3, "");
 		fputc(',', out);
 		put_num(out, s->internal_rtt.p95, 3, "");
+		for (int p = 0; p < VPN_PHASES; p++) {
+			fputc(',', out);
+			put_num(out, s->phase[p].p50, 1, "");
+			fputc(',', out);
+			put_num(out, s->phase[p].p95, 1, "");
+		}
+		fputc(',', out);
+		put_num(out, s->internal_first.p50, 3, "");
+		fputc(',', out);
+		put_num(out, s->internal_first.p95, 3, "");
 		fputc('\n', out);
 	}
 	/* a second table after an empty line: one row per outage */
@@ -275,6 +327,17 @@ static void print_json(const struct report *r, FILE *out)
 		json_stats(out, "login_ms", &s->login, 1, 1);
 		json_stats(out, "external_rtt_ms", &s->external_rtt, 3, 0);
 		json_stats(out, "internal_rtt_ms", &s->internal_rtt, 3, 0);
+		json_stats(out, "internal_first_ms", &s->internal_first, 3, 0);
+		fputs(", \"login_phases_ms\": {", out);
+		for (int p = 0; p < VPN_PHASES; p++) {
+			fprintf(out, "%s\"%s\": {\"count\": %zu, \"p50\": ", p ? ", " : "",
+				vpn_phase_name(p), s->phase[p].n);
+			put_num(out, s->phase[p].p50, 1, "null");
+			fputs(", \"p95\": ", out);
+			put_num(out, s->phase[p].p95, 1, "null");
+			fputc('}', out);
+		}
+		fputc('}', out);
 		fputs(",\n   \"outages\": [", out);
 		for (size_t k = 0; k < s->noutages; k++) {
 			const struct report_outage *o = &s->outages[k];

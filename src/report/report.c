@@ -208,6 +208,9 @@ void report_free(struct report *r)
 		free(r->sites[i].login_ms.v);
 		free(r->sites[i].external_rtt_ms.v);
 		free(r->sites[i].internal_rtt_ms.v);
+		free(r->sites[i].internal_first_ms.v);
+		for (int p = 0; p < VPN_PHASES; p++)
+			free(r->sites[i].phase_ms[p].v);
 		free(r->sites[i].outages);
 	}
 	free(r->sites);
@@ -262,12 +265,18 @@ int report_add(struct report *r, const struct csv_record *rec)
 		o->cycles++;
 		o->end = rec->ts;
 	}
-	/* a failed login's time is its timeout, not a login time */
-	if (rec->ok || rec->failed_step == STEP_INTERNAL_PING || rec->failed_step == STEP_TEARDOWN)
+	/* a failed login's time is its timeout, not a login time; its phases
+	 * are those of a login that did not finish */
+	if (rec->ok || rec->failed_step == STEP_INTERNAL_PING || rec->failed_step == STEP_TEARDOWN) {
 		if (values_add(&s->login_ms, rec->login_ms) < 0)
 			return -1;
+		for (int p = 0; p < VPN_PHASES; p++)
+			if (values_add(&s->phase_ms[p], rec->login_phase_ms[p]) < 0)
+				return -1;
+	}
 	if (values_add(&s->external_rtt_ms, rec->external_rtt_ms) < 0 ||
-	    values_add(&s->internal_rtt_ms, rec->internal_rtt_ms) < 0)
+	    values_add(&s->internal_rtt_ms, rec->internal_rtt_ms) < 0 ||
+	    values_add(&s->internal_first_ms, rec->internal_first_ms) < 0)
 		return -1;
 	return 0;
 }
@@ -284,6 +293,9 @@ void report_finish(struct report *r)
 		values_stats(&s->login_ms, &s->login);
 		values_stats(&s->external_rtt_ms, &s->external_rtt);
 		values_stats(&s->internal_rtt_ms, &s->internal_rtt);
+		values_stats(&s->internal_first_ms, &s->internal_first);
+		for (int p = 0; p < VPN_PHASES; p++)
+			values_stats(&s->phase_ms[p], &s->phase[p]);
 	}
 	/* the hash indexes the old order: no lookups after this */
 	if (r->nsites > 1)

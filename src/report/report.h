@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `epmon report`: per-site figures over the results CSV of a time range:
- * availability, failed cycles by step, outages, login time and RTT
- * percentiles. report.c holds the math, report_print.c the three output
+ * availability, failed cycles by step, outages, login time (and its
+ * phases) and RTT percentiles. report.c holds the math, report_print.c the three output
  * formats, report_cli.c the command line. */
 #ifndef EPMON_REPORT_REPORT_H
 #define EPMON_REPORT_REPORT_H
@@ -43,6 +43,10 @@ struct report_site {
 	/* login time of the logins that succeeded; RTTs of pings that got replies */
 	struct report_values login_ms, external_rtt_ms, internal_rtt_ms;
 	struct report_stats login, external_rtt, internal_rtt; /* set by report_finish */
+	/* the phases of those logins (where known), the first echo through the
+	 * new tunnel (where it was answered) */
+	struct report_values phase_ms[VPN_PHASES], internal_first_ms;
+	struct report_stats phase[VPN_PHASES], internal_first;
 	struct report_outage *outages;
 	size_t noutages, outage_cap;
 	int in_outage;          /* the last outage is still going on */

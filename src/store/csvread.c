@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -274,8 +275,7 @@ static const char *parse_step(struct cursor *c, struct csv_record *out)
 
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		if (field_is(c, steps[i].name, steps[i].len)) {
-			/* an OK row has no failed step, whatever the file says */
-			out->failed_step = out->ok ? STEP_NONE : steps[i].step;
+			out->failed_step = steps[i].step;
 			c->p += steps[i].len;
 			return NULL;
 		}
@@ -283,46 +283,237 @@ static const char *parse_step(struct cursor *c, struct csv_record *out)
 	return "bad failed_step";
 }
 
-/* NULL when the line is a row (out filled), why_header, or why it is damaged. */
-static const char *parse_row(const char *line, size_t len, struct csv_record *out)
+/* A field of a column the reader does not know: passed over. */
+static const char *skip_field(struct cursor *c)
+{
+	char scratch[8];
+	int truncated;
+
+	return parse_text(c, scratch, sizeof(scratch), &truncated);
+}
+
+/* ---- layouts: which column holds what ---- */
+
+enum col_kind { COL_SKIP = 0, COL_TIMESTAMP, COL_SITE, COL_RESULT, COL_STEP, COL_DETAIL,
+		COL_NUMBER };
+
+/* The numeric columns, by name, and where each goes in a record. */
+static const struct { const char *name; size_t off; } numbers[] = {
+	{ "external_rtt_ms", offsetof(struct csv_record, external_rtt_ms) },
+	{ "external_loss_pct", offsetof(struct csv_record, external_loss_pct) },
+	{ "login_ms", offsetof(struct csv_record, login_ms) },
+	{ "internal_rtt_ms", offsetof(struct csv_record, internal_rtt_ms) },
+	{ "internal_loss_pct", offsetof(struct csv_record, internal_loss_pct) },
+	{ "teardown_ms", offsetof(struct csv_record, teardown_ms) },
+	{ "internal_first_ms", offsetof(struct csv_record, internal_first_ms) },
+	{ "login_connect_ms", offsetof(struct csv_record, login_phase_ms[VPN_PHASE_CONNECT]) },
+	{ "login_tls_ms", offsetof(struct csv_record, login_phase_ms[VPN_PHASE_TLS]) },
+	{ "login_auth_ms", offsetof(struct csv_record, login_phase_ms[VPN_PHASE_AUTH]) },
+	{ "login_tunnel_ms", offsetof(struct csv_record, login_phase_ms[VPN_PHASE_TUNNEL]) },
+};
+#define NNUMBERS (sizeof(numbers) / sizeof(numbers[0]))
+_Static_assert(VPN_PHASES == 4, "one login_*_ms column per phase");
+
+struct column {
+	unsigned char kind;     /* enum col_kind */
+	unsigned char num;      /* COL_NUMBER: index in numbers[] */
+};
+
+/* The columns of a file, in order; from its header or a known layout. */
+struct layout {
+	size_t n;
+	struct column col[CSV_COLUMNS_MAX];
+};
+
+/* What epmon writes (results_header), oldest columns first: a file of an
+ * older epmon has the first OLD_COLUMNS of them. */
+static const struct column written[] = {
+	{ COL_TIMESTAMP, 0 }, { COL_SITE, 0 }, { COL_RESULT, 0 }, { COL_STEP, 0 },
+	{ COL_NUMBER, 0 }, { COL_NUMBER, 1 }, { COL_NUMBER, 2 }, { COL_NUMBER, 3 },
+	{ COL_NUMBER, 4 }, { COL_NUMBER, 5 }, { COL_DETAIL, 0 },
+	{ COL_NUMBER, 6 }, { COL_NUMBER, 7 }, { COL_NUMBER, 8 }, { COL_NUMBER, 9 },
+	{ COL_NUMBER, 10 },
+};
+#define WRITTEN_COLUMNS (sizeof(written) / sizeof(written[0]))
+#define OLD_COLUMNS 11
+
+static void written_layout(struct layout *l, size_t n)
+{
+	l->n = n;
+	memcpy(l->col, written, n * sizeof(written[0]));
+}
+
+/* The column a header name stands for; COL_SKIP when unknown. */
+static struct column column_named(const char *name)
+{
+	static const struct { const char *name; enum col_kind kind; } words[] = {
+		{ "timestamp", COL_TIMESTAMP }, { "site", COL_SITE }, { "result", COL_RESULT },
+		{ "failed_step", COL_STEP }, { "detail", COL_DETAIL },
+	};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(name, words[i].name))
+			return (struct column){ (unsigned char)words[i].kind, 0 };
+	for (size_t i = 0; i < NNUMBERS; i++)
+		if (!strcmp(name, numbers[i].name))
+			return (struct column){ COL_NUMBER, (unsigned char)i };
+	return (struct column){ COL_SKIP, 0 };
+}
+
+/* A header line: its first field names a column (a row's is a timestamp). */
+static int is_header(const char *line, size_t len)
+{
+	char first[24];
+	size_t n = 0;
+
+	if (len > 0 && (unsigned)(line[0] - '0') <= 9)
+		return 0;   /* the usual case: a row's timestamp */
+	while (n < len && n < sizeof(first) - 1 && line[n] != ',' && line[n] != '\r') {
+		first[n] = line[n];
+		n++;
+	}
+	first[n] = '\0';
+	return n > 0 && (n == len || line[n] == ',' || line[n] == '\r') &&
+	       column_named(first).kind != COL_SKIP;
+}
+
+/* The layout a header line gives; -1 when it lacks timestamp, site or
+ * result, or has too many columns (the file's rows then go by count). */
+static int header_layout(const char *line, size_t len, struct layout *l)
 {
 	struct cursor c = { line, line + len };
-	double *nums[6] = { &out->external_rtt_ms, &out->external_loss_pct, &out->login_ms,
-			    &out->internal_rtt_ms, &out->internal_loss_pct, &out->teardown_ms };
-	const char *why;
-	int truncated;
+	int seen = 0;
+	char name[64];
 
 	if (len > 0 && line[len - 1] == '\r')
 		c.end--;
-	if (len >= 10 && memcmp(line, "timestamp,", 10) == 0)
-		return why_header;
-	if ((why = parse_timestamp(&c, out)) || (why = next_field(&c)))
-		return why;
-	if ((why = parse_text(&c, out->site, sizeof(out->site), &truncated)))
-		return why;
-	if (truncated)
-		return "site name too long";
-	if (out->site[0] == '\0')
-		return "empty site name";
-	if ((why = next_field(&c)) || (why = parse_result(&c, out)) ||
-	    (why = next_field(&c)) || (why = parse_step(&c, out)))
-		return why;
-	for (int i = 0; i < 6; i++)
-		if ((why = next_field(&c)) || (why = parse_number(&c, nums[i])))
+	l->n = 0;
+	for (;;) {
+		int truncated;
+		struct column col;
+		if (l->n == CSV_COLUMNS_MAX ||
+		    parse_text(&c, name, sizeof(name), &truncated))
+			return -1;
+		col = truncated ? (struct column){ COL_SKIP, 0 } : column_named(name);
+		if (col.kind == COL_TIMESTAMP || col.kind == COL_SITE || col.kind == COL_RESULT)
+			seen |= 1 << col.kind;
+		l->col[l->n++] = col;
+		if (c.p >= c.end)
+			break;
+		c.p++;   /* the ',' */
+	}
+	return seen == (1 << COL_TIMESTAMP | 1 << COL_SITE | 1 << COL_RESULT) ? 0 : -1;
+}
+
+/* Fields in [p, end), quotes honoured. */
+static size_t count_fields(const char *p, const char *end)
+{
+	size_t n = 1;
+	int quoted = 0;
+
+	for (; p < end; p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		else if (*p == ',' && !quoted)
+			n++;
+	}
+	return n;
+}
+
+static void record_clear(struct csv_record *out)
+{
+	out->failed_step = STEP_NONE;
+	out->detail[0] = '\0';
+	for (size_t i = 0; i < NNUMBERS; i++)
+		*(double *)((char *)out + numbers[i].off) = NAN;
+}
+
+/* One row in layout l: NULL (out filled), or why it is damaged. */
+static const char *parse_in(const struct layout *l, const char *line, const char *end,
+			    struct csv_record *out)
+{
+	struct cursor c = { line, end };
+	const char *why = NULL;
+	int truncated;
+
+	record_clear(out);
+	for (size_t i = 0; i < l->n; i++) {
+		if (i > 0 && (why = next_field(&c)))
 			return why;
-	if ((why = next_field(&c)))
-		return why;
-	/* a long detail is cut, not a reason to lose the row */
-	if ((why = parse_text(&c, out->detail, sizeof(out->detail), &truncated)))
-		return why;
+		switch (l->col[i].kind) {
+		case COL_TIMESTAMP:
+			why = parse_timestamp(&c, out);
+			break;
+		case COL_SITE:
+			if ((why = parse_text(&c, out->site, sizeof(out->site), &truncated)))
+				break;
+			if (truncated)
+				why = "site name too long";
+			else if (out->site[0] == '\0')
+				why = "empty site name";
+			break;
+		case COL_RESULT:
+			why = parse_result(&c, out);
+			break;
+		case COL_STEP:
+			why = parse_step(&c, out);
+			break;
+		case COL_NUMBER:
+			why = parse_number(&c, (double *)((char *)out + numbers[l->col[i].num].off));
+			break;
+		case COL_DETAIL:
+			/* a long detail is cut, not a reason to lose the row */
+			why = parse_text(&c, out->detail, sizeof(out->detail), &truncated);
+			break;
+		default:
+			why = skip_field(&c);
+			break;
+		}
+		if (why)
+			return why;
+	}
 	if (c.p != c.end)
 		return "too many fields";
+	/* an OK row has no failed step, whatever the file says */
+	if (out->ok)
+		out->failed_step = STEP_NONE;
 	return NULL;
+}
+
+/* NULL when the line is a row (out filled), why_header, or why it is
+ * damaged. l: the file's layout (from its header), NULL: none. A row
+ * whose field count does not fit l, but fits a layout epmon has written,
+ * is read by that one. */
+static const char *parse_row(const struct layout *l, const char *line, size_t len,
+			     struct csv_record *out)
+{
+	const char *end = line + len, *why;
+	struct layout by_count;
+	size_t n;
+
+	if (len > 0 && line[len - 1] == '\r')
+		end--;
+	if (is_header(line, len))
+		return why_header;
+	if (!l) {
+		written_layout(&by_count, WRITTEN_COLUMNS);
+		l = &by_count;
+	}
+	why = parse_in(l, line, end, out);
+	if (why != NULL && (!strcmp(why, "too few fields") || !strcmp(why, "too many fields"))) {
+		n = count_fields(line, end);
+		if ((n == OLD_COLUMNS || n == WRITTEN_COLUMNS) && n != l->n) {
+			written_layout(&by_count, n);
+			if (!parse_in(&by_count, line, end, out))
+				return NULL;
+		}
+	}
+	return why;
 }
 
 int csv_parse_row(const char *line, size_t len, struct csv_record *out)
 {
-	return parse_row(line, len, out) ? -1 : 0;
+	return parse_row(NULL, line, len, out) ? -1 : 0;
 }
 
 /* ---- files ---- */
@@ -337,6 +528,8 @@ struct scan {
 	size_t cap;
 	struct csv_record rec;
 	int stopped;
+	struct layout layout;   /* of the file being read, from its header */
+	int has_layout;
 };
 
 static void bad_line(struct scan *s, const char *path, unsigned long lineno, const char *why)
@@ -352,9 +545,15 @@ static void one_line(struct scan *s, const char *path, unsigned long lineno,
 
 	if (len == 0 || (len == 1 && line[0] == '\r'))
 		return; /* blank: nothing lost */
-	why = parse_row(line, len, &s->rec);
-	if (why == why_header)
+	why = parse_row(s->has_layout ? &s->layout : NULL, line, len, &s->rec);
+	if (why == why_header) {
+		/* a header again further down (a repaired short write) says the same */
+		s->has_layout = header_layout(line, len, &s->layout) == 0;
+		if (!s->has_layout)
+			bad_line(s, path, lineno, "header without timestamp, site and result "
+				 "(rows read by their field count)");
 		return;
+	}
 	if (why) {
 		bad_line(s, path, lineno, why);
 		return;
@@ -383,6 +582,7 @@ static void scan_file(struct scan *s, const char *path)
 		return;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	s->has_layout = 0;
 	while (!s->stopped) {
 		ssize_t n = read(fd, s->buf + have, s->cap - have);
 		const char *p, *nl, *end;

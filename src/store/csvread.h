@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Reading the results CSV back: for `epmon report` and the status page's
- * history. Tolerates damaged or partial lines (reported, skipped). */
+ * history. Goes by each file's header, so files written by an older epmon
+ * (fewer columns) stay readable, and a row whose field count does not fit
+ * its header but fits a layout epmon has written (a day's file begun by an
+ * older epmon, continued by a newer one) is read by that layout.
+ * Tolerates damaged or partial lines (reported, skipped). */
 #ifndef EPMON_STORE_CSVREAD_H
 #define EPMON_STORE_CSVREAD_H
 
@@ -8,7 +12,10 @@
 #include <time.h>
 #include "probe/site.h"
 
-/* One row. Numeric fields that were empty in the file are NAN. */
+#define CSV_COLUMNS_MAX 64     /* a header with more is not used */
+
+/* One row. Numeric fields that were empty in the file, or whose column
+ * the file does not have, are NAN. */
 struct csv_record {
 	time_t ts;                  /* from the ISO 8601 timestamp, offset honoured */
 	int ts_ms;
@@ -20,10 +27,14 @@ struct csv_record {
 	double internal_rtt_ms, internal_loss_pct;
 	double teardown_ms;
 	char detail[512];
+	double internal_first_ms;   /* the first echo through the new tunnel */
+	double login_phase_ms[VPN_PHASES];  /* by enum vpn_phase */
 };
 
-/* Parses one line (without its '\n'). 0, or -1 when it is the header or
- * damaged (wrong field count, bad timestamp, bad number, bad result). */
+/* Parses one line (without its '\n') in a layout epmon writes, told by its
+ * field count (the current one, or the 11 columns before the phases). 0, or
+ * -1 when it is a header or damaged (wrong field count, bad timestamp, bad
+ * number, bad result). */
 int csv_parse_row(const char *line, size_t len, struct csv_record *out);
 
 typedef int (*csv_row_fn)(const struct csv_record *rec, void *arg); /* non-zero stops */

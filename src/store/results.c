@@ -14,9 +14,12 @@
 
 #include "util/log.h"
 
+/* Columns are only ever added at the end: readers go by the header, and a
+ * day's file begun by an older epmon keeps its header (csvread.h). */
 const char results_header[] =
 	"timestamp,site,result,failed_step,external_rtt_ms,external_loss_pct,"
-	"login_ms,internal_rtt_ms,internal_loss_pct,teardown_ms,detail\n";
+	"login_ms,internal_rtt_ms,internal_loss_pct,teardown_ms,detail,"
+	"internal_first_ms,login_connect_ms,login_tls_ms,login_auth_ms,login_tunnel_ms\n";
 
 /* What a short write left behind in a day's file, to repair on the next
  * write there: a partial line needs a '\n', a partial header a new header. */
@@ -196,6 +199,14 @@ int results_format_row(const struct site_result *res, char *buf, size_t len)
 		put_fixed(&o, res->teardown_ms, 1);
 	put_c(&o, ',');
 	put_field(&o, res->detail, sizeof(res->detail), 1);
+	put_c(&o, ',');
+	if (res->internal_first_replied)
+		put_fixed(&o, res->internal_first_ms, 3);
+	for (int p = 0; p < VPN_PHASES; p++) {
+		put_c(&o, ',');
+		if (res->login_phases & (1u << p))
+			put_fixed(&o, res->login_phase_ms[p], 1);
+	}
 	put_c(&o, '\n');
 	if (o.overflow) {
 		buf[0] = '\0';

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,10 +36,34 @@ int mkdir_p(const char *dir, mode_t mode)
 	return err ? -1 : 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
+int fd_write_all(int fd, const void *data, size_t len)
 {
+	const char *p = data;
+	int sock = 1;
+
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		/* on a socket, a peer gone is EPIPE, never a SIGPIPE */
+		ssize_t n = sock ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
+		if (n < 0 && sock && errno == ENOTSOCK) {
+			sock = 0;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int fd_read_all(int fd, void *data, size_t len)
+{
+	char *p = data;
+
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -62,7 +87,7 @@ int file_replace(const char *path, const void *data, size_t len, mode_t mode)
 	fd = mkstemp(tmp);
 	if (fd < 0)
 		return -1;
-	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0)
+	if (fchmod(fd, mode) < 0 || fd_write_all(fd, data, len) < 0 || fsync(fd) < 0)
 		err = errno;
 	if (close(fd) < 0 && !err)
 		err = errno;

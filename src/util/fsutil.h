@@ -15,6 +15,12 @@
  * umask). 0, or -1 with errno. */
 int mkdir_p(const char *dir, mode_t mode);
 
+/* All len bytes, retrying after EINTR and short counts: 0, or -1 (errno
+ * set; EOF on a read counts as an error). A socket whose peer is gone
+ * gives EPIPE, not SIGPIPE. */
+int fd_write_all(int fd, const void *data, size_t len);
+int fd_read_all(int fd, void *data, size_t len);
+
 /* Replaces path atomically with len bytes of data and `mode`: a temporary
  * file in the same directory, fsync, rename, fsync of the directory. A
  * reader sees the old file or the new one, never a part. 0, or -1 with

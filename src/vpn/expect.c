@@ -54,6 +54,17 @@ int session_compile(struct session *s, char *err, size_t errlen)
 			return -1;
 		s->ncompiled_failed++;
 	}
+	if (sp->nmarks && (!(s->mark_re = calloc(sp->nmarks, sizeof(*s->mark_re))) ||
+			   !(s->mark_at = calloc(sp->nmarks, sizeof(*s->mark_at)))))
+		goto oom;
+	for (size_t i = 0; i < sp->nmarks; i++) {
+		s->mark_at[i] = -1;
+		if (!sp->marks[i] || !*sp->marks[i])
+			continue;
+		if (!(s->mark_re[i] = pattern_cache_get(cache, sp->marks[i], err, errlen)))
+			return -1;
+		s->marks_left++;
+	}
 	return 0;
 oom:
 	snprintf(err, errlen, "out of memory");
@@ -64,9 +75,14 @@ void session_free_patterns(struct session *s)
 {
 	free(s->step_re);
 	free(s->failed_re);
+	free(s->mark_re);
+	free(s->mark_at);
 	pattern_cache_free(s->own_patterns);
 	s->step_re = NULL;
 	s->failed_re = NULL;
+	s->mark_re = NULL;
+	s->mark_at = NULL;
+	s->marks_left = 0;
 	s->own_patterns = NULL;
 }
 
@@ -156,6 +172,9 @@ static int send_step(struct session *s, size_t step)
 	out[n++] = '\r';   /* the pty's ICRNL makes it the newline a client reads */
 	rc = session_write_all(s, out, n);
 	int e = errno;
+	/* the moment the credentials left: where an auth phase may start */
+	if (rc == 0 && slen && strstr(tmpl, PASSWORD_TOKEN) && s->secret_sent_at < 0)
+		s->secret_sent_at = session_now_ms();
 	explicit_bzero(out, cap);
 	free(out);
 	if (rc < 0)
@@ -314,6 +333,33 @@ const char *session_outcome_name(enum session_outcome o)
 double session_connected_ms(const struct session *s)
 {
 	return s->outcome == SESSION_CONNECTED && s->login_done ? s->connected_ms : 0.0;
+}
+
+double session_mark_at(const struct session *s, size_t i)
+{
+	return i < s->spec.nmarks && s->mark_at ? s->mark_at[i] : -1;
+}
+
+double session_secret_sent_at(const struct session *s)
+{
+	return s->secret_sent_at;
+}
+
+/* One line of output (masked, without its newline) against the marks that
+ * have not matched yet: the first match of each is timed now. */
+void session_mark_line(struct session *s, const char *line)
+{
+	double now = -1;
+
+	for (size_t i = 0; i < s->spec.nmarks && s->marks_left; i++) {
+		if (!s->mark_re[i] || s->mark_at[i] >= 0 ||
+		    regexec(s->mark_re[i], line, 0, NULL, 0) != 0)
+			continue;
+		if (now < 0)
+			now = session_now_ms();
+		s->mark_at[i] = now;
+		s->marks_left--;
+	}
 }
 
 const char *session_detail(const struct session *s)

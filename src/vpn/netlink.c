@@ -103,7 +103,7 @@ static void route_from_msg(const struct nlmsghdr *nlh, struct route_entry *r)
 	r->scope = rm->rtm_scope;
 	r->type = rm->rtm_type;
 	if (tb[RTA_TABLE])
-		r->table = (unsigned char)mnl_attr_get_u32(tb[RTA_TABLE]);
+		r->table = mnl_attr_get_u32(tb[RTA_TABLE]);
 	if (tb[RTA_OIF])
 		r->oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
 	if (tb[RTA_PRIORITY])
@@ -301,8 +301,9 @@ int nl_route_delete(const struct route_entry *r)
 	rm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rm));
 	rm->rtm_family = r->family;
 	rm->rtm_dst_len = r->dst_len;
-	rm->rtm_table = r->table;
+	rm->rtm_table = r->table < 256 ? (unsigned char)r->table : RT_TABLE_UNSPEC;
 	rm->rtm_scope = RT_SCOPE_NOWHERE;
+	mnl_attr_put_u32(nlh, RTA_TABLE, r->table);
 	if (r->dst_len)
 		mnl_attr_put(nlh, RTA_DST, alen, r->dst);
 	if (r->oif)

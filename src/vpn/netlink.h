@@ -9,7 +9,7 @@
 struct route_entry {
 	unsigned char family;       /* AF_INET / AF_INET6 */
 	unsigned char dst_len;
-	unsigned char table;
+	unsigned int table;         /* RTA_TABLE: 32 bits (rtm_table holds only 0..255) */
 	unsigned char protocol;
 	unsigned char scope;
 	unsigned char type;

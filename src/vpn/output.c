@@ -71,14 +71,20 @@ static void tail_append(struct session *s, const char *p, size_t n)
 	}
 }
 
+/* A finished line (or a piece of one: a prompt, a very long line), masked:
+ * timed against the marks, and logged. */
 static void log_piece(struct session *s, const char *p, size_t n)
 {
 	char line[LOG_LINE_MAX + 16];
+	int debug = log_enabled(LOG_LVL_DEBUG);
 
-	if (n == 0 || !log_enabled(LOG_LVL_DEBUG))
+	if (n == 0 || (!debug && !s->marks_left))
 		return;
 	session_unmask(line, sizeof(line), p, n);
-	log_debug(s->spec.site, "client: %s", line);
+	if (s->marks_left)
+		session_mark_line(s, line);
+	if (debug)
+		log_debug(s->spec.site, "client: %s", line);
 }
 
 /* Logs every finished line of [log_pos, settled). */

@@ -96,6 +96,53 @@ static const char *const ipsec_why[] = {
 	"another charon holds the pid file", "charon cannot start its IPsec backend",
 };
 
+/* The output lines that end the login phases (phases.h), per client:
+ * connect (the gateway answered), tls (the secure channel is up), auth (the
+ * credentials accepted); NULL where the client does not show it. Matched
+ * line by line, the first match of each counts. Checked against the lab's
+ * servers, like the patterns above; startct's (unchecked) is its connected
+ * pattern, after the password was sent. */
+static const char *const openconnect_phases[VPN_PHASE_MARKS] = {
+	"^Connected to [^ ]+:[0-9]+$",          /* TCP to the gateway */
+	"^Connected to HTTPS on ",               /* TLS handshake done */
+	"^Got CONNECT response|^Configured as ", /* session cookie accepted */
+};
+/* openvpn prints them at verb 2 and above (the usual verb 3): its TLS
+ * handshake is over, client side, once the server's certificate is
+ * verified; "Control Channel:" comes only after the server's password
+ * check. The credentials are accepted when the PUSH_REPLY comes (a server
+ * with deferred auth holds that back, not the key exchange). */
+static const char *const openvpn_phases[VPN_PHASE_MARKS] = {
+	"TLS: Initial packet from |TCP connection established with ",
+	"VERIFY OK: depth=0",
+	"PUSH: Received control message: 'PUSH_REPLY",
+};
+/* WireGuard's one round trip is both the answer and the acceptance of the
+ * key: connect ends there, tunnel follows; no tls, no auth of their own */
+static const char *const wireguard_phases[VPN_PHASE_MARKS] = {
+	"Received handshake response", NULL, NULL,
+};
+/* IKEv2: IKE_SA_INIT answered; the gateway authenticated by its
+ * certificate (the first "authentication of ... successful"); the IKE_SA
+ * established after EAP */
+static const char *const ipsec_phases[VPN_PHASE_MARKS] = {
+	"parsed IKE_SA_INIT response",
+	"authentication of '[^']*' with .* successful",
+	"IKE_SA [^ ]+ established between",
+};
+static const char *const no_phases[VPN_PHASE_MARKS] = { NULL, NULL, NULL };
+
+static const char *const *default_phase_marks(enum vpn_client c)
+{
+	switch (c) {
+	case VPN_OPENCONNECT: return openconnect_phases;
+	case VPN_OPENVPN: return openvpn_phases;
+	case VPN_WIREGUARD: return wireguard_phases;
+	case VPN_IPSEC: return ipsec_phases;
+	default: return no_phases;
+	}
+}
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 _Static_assert(N(startct_failed) == N(startct_why), "one meaning per startct pattern");
 _Static_assert(N(openconnect_failed) == N(openconnect_why), "one meaning per openconnect pattern");
@@ -304,6 +351,7 @@ int profile_build(const struct site *site, const char *password,
 		return -1;
 	}
 
+	memcpy(p->phase_marks, default_phase_marks(v->client), sizeof(p->phase_marks));
 	switch (v->client) {
 	case VPN_STARTCT:
 		p->steps = startct_steps; p->nsteps = N(startct_steps);
@@ -346,6 +394,13 @@ int profile_build(const struct site *site, const char *password,
 		p->nfailed = v->nfailed;
 		p->failed_why = NULL;
 	}
+	/* startct's own words could not be checked: its login ends at the
+	 * connected pattern, whichever the site gives */
+	if (v->client == VPN_STARTCT)
+		p->phase_marks[VPN_PHASE_AUTH] = p->connected;
+	for (int i = 0; i < VPN_PHASE_MARKS; i++)
+		if (v->phase_marks[i])
+			p->phase_marks[i] = *v->phase_marks[i] ? v->phase_marks[i] : NULL;
 	if (!p->connected) {
 		snprintf(err, errlen, "no 'connected' pattern: set vpn.connected");
 		profile_free(p);

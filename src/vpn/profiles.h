@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include "config/config.h"
+#include "vpn/phases.h"
 #include "vpn/proc.h"
 
 #define PROFILE_MAX_ARGS 64
@@ -19,6 +20,9 @@ struct vpn_profile {
 	const char *const *failed;
 	size_t nfailed;
 	const char *const *failed_why;      /* per failed pattern, human words; may be NULL */
+	/* per enum vpn_phase up to auth: the output line that ends the phase
+	 * (ERE); NULL when the client does not show it (phases.h) */
+	const char *phase_marks[VPN_PHASE_MARKS];
 	const char *const *process_names;
 	size_t nprocess_names;
 	struct proc_mark stale_mark;        /* what a stale one must show besides its name */

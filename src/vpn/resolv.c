@@ -67,21 +67,6 @@ int resolv_has_client_mark(const struct resolv_copy *c)
 	return 0;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, data, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		data += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Atomic replace (util/fsutil.h); *busy when resolv.conf is a mount point. */
 static int replace_file(const char *path, const struct resolv_copy *good, int *busy)
 {
@@ -98,7 +83,7 @@ static int rewrite_in_place(const char *path, const struct resolv_copy *good)
 
 	if (fd < 0)
 		return -1;
-	rc = write_all(fd, good->data, good->len);
+	rc = fd_write_all(fd, good->data, good->len);
 	if (rc == 0)
 		rc = fsync(fd);
 	close(fd);

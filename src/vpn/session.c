@@ -232,6 +232,7 @@ struct session *session_start(const struct session_spec *spec, char *err, size_t
 	s->spec = *spec;
 	s->master = s->pidfd = -1;
 	s->failed_index = -1;
+	s->secret_sent_at = -1;
 	s->buf_bol = 1;
 	s->expecting = 1;
 	if (session_compile(s, err, errlen) < 0 || spawn(s, err, errlen) < 0) {

@@ -28,6 +28,11 @@ struct session_spec {
 	const char *connected;        /* ERE that means the tunnel is up */
 	const char *const *failed;    /* EREs that mean failure, checked at any time */
 	size_t nfailed;
+	/* EREs timed on the client's output, line by line (a prompt without its
+	 * newline counts as a line): session_mark_at() gives when each first
+	 * matched, during the login and after it. NULL or "" entries: none. */
+	const char *const *marks;
+	size_t nmarks;
 	const char *secret;           /* the password; masked as ******** everywhere */
 	const char *stdin_secret;     /* optional: written once at start, then "\n" */
 	double login_timeout_s;       /* from session_start; 0 = none */
@@ -75,6 +80,11 @@ struct session *session_start(const struct session_spec *spec, char *err, size_t
 enum session_outcome session_login(struct session *s);
 
 double session_connected_ms(const struct session *s);  /* start -> connected match */
+/* CLOCK_MONOTONIC ms (as session_now_ms) when the client's output first
+ * matched marks[i], or when a step's answer holding the password was sent
+ * (the password on stdin does not count); -1 when not (yet). */
+double session_mark_at(const struct session *s, size_t i);
+double session_secret_sent_at(const struct session *s);
 const char *session_detail(const struct session *s);      /* human text of the outcome */
 int session_failed_index(const struct session *s);        /* failed[] that matched, or -1 */
 const char *session_output_tail(const struct session *s); /* last 4 KiB, secrets masked */

@@ -40,6 +40,10 @@ struct session {
 	const regex_t *connected_re;
 	const regex_t **failed_re;
 	size_t ncompiled_failed;
+	const regex_t **mark_re;   /* one per mark; NULL where it is empty */
+	double *mark_at;           /* CLOCK_MONOTONIC ms of the first match; -1 */
+	size_t marks_left;         /* marks not matched yet: lines are timed while > 0 */
+	double secret_sent_at;     /* a step sent the password; -1 */
 
 	/* Output since the last trim: \r and NUL stripped, secrets replaced in
 	 * place by SESSION_MASK bytes. [0, settled) can no longer turn into a
@@ -64,6 +68,9 @@ void session_log_partial(struct session *s); /* log an unfinished line now */
 /* Copies src[0,n) to dst (cap bytes, NUL-terminated), runs of mask bytes
  * becoming "********"; returns the length written. */
 size_t session_unmask(char *dst, size_t cap, const char *src, size_t n);
+
+/* expect.c: times the marks a finished line matches */
+void session_mark_line(struct session *s, const char *line);
 
 /* session.c */
 void session_reap(struct session *s);

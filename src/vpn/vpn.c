@@ -59,6 +59,7 @@ struct vpn_tunnel {
 	char ipsec_dir[256];            /* ipsec: charon's private /run */
 	char ipsec_env[300];            /* ipsec: STRONGSWAN_CONF=... */
 	int ipsec_up;                   /* ipsec: initiate succeeded */
+	double handshake_at;            /* wireguard: monotonic_s() it was seen done; 0 */
 };
 
 #define DEFAULT_RESOLV "/etc/resolv.conf"
@@ -292,10 +293,15 @@ static const char *isolated_script(struct vpn_tunnel *t)
 		t->client_env[i] = exec_clean_env[i];
 	t->client_env[i++] = "EPMON_PRIVATE_RESOLV=1";
 	t->client_env[i] = NULL;
-	/* this very binary, even after an upgrade replaced the file (the path
-	 * of /proc/self/exe would then end in " (deleted)"); the client shares
-	 * epmon's pid namespace. openconnect runs it through /bin/sh -c. */
-	snprintf(t->script, sizeof(t->script), "/proc/%d/exe tunnel-setup", (int)getpid());
+	/* epmon's path as found at start: after an upgrade replaced the file,
+	 * the new one at the same path (a path read from /proc/self/exe now
+	 * would end in " (deleted)"). Else this very binary through /proc (the
+	 * client shares epmon's pid namespace). openconnect runs it through
+	 * /bin/sh -c. */
+	if (t->env->self_exe)
+		snprintf(t->script, sizeof(t->script), "'%s' tunnel-setup", t->env->self_exe);
+	else
+		snprintf(t->script, sizeof(t->script), "/proc/%d/exe tunnel-setup", (int)getpid());
 	return t->script;
 }
 
@@ -338,6 +344,7 @@ static int wireguard_login(struct vpn_tunnel *t, double deadline, struct vpn_res
 			return -1;
 		}
 		if (done) {
+			t->handshake_at = monotonic_s();
 			log_debug(site->name, "handshake with %s completed", site->vpn.endpoint);
 			return 0;
 		}
@@ -509,6 +516,63 @@ static void ipsec_terminate(struct vpn_tunnel *t, struct vpn_result *out)
 		log_debug(t->site->name, "IKE_SA %s terminated", ipsec_connection(t->site));
 }
 
+/* Puts `prefix` in front of the note that starts at `at` in out->detail
+ * (the failure's reason); the end of a full buffer is cut. */
+static void note_prefix(struct vpn_result *out, size_t at, const char *prefix)
+{
+	size_t len = strnlen(out->detail, out->detail_size), plen = strlen(prefix), keep;
+
+	if (at > 0 && strncmp(out->detail + at, "; ", 2) == 0)
+		at += 2;
+	if (at >= len || out->detail_size == 0 || at + plen + 1 > out->detail_size)
+		return;
+	keep = len - at;
+	if (at + plen + keep + 1 > out->detail_size)
+		keep = out->detail_size - 1 - at - plen;
+	memmove(out->detail + at + plen, out->detail + at, keep);
+	memcpy(out->detail + at, prefix, plen);
+	out->detail[at + plen + keep] = '\0';
+}
+
+/* The phases of this login, from the moments the client's output marked
+ * and the password was sent (relative to t0, the client's start as
+ * login_ms counts it). A failed login's reason, written from note_at,
+ * then starts with the phase it failed in. */
+static void login_phases(struct vpn_tunnel *t, double t0, int ok, size_t note_at,
+			 struct vpn_result *out)
+{
+	struct phase_moments m;
+	double t0_ms = t0 * 1000.0, at, elapsed_ms;
+	char prefix[80];
+	int failed;
+
+	for (int i = 0; i < VPN_PHASE_MARKS; i++) {
+		m.shown[i] = t->profile.phase_marks[i] && *t->profile.phase_marks[i];
+		at = session_mark_at(t->session, (size_t)i);
+		m.mark_ms[i] = at < 0 ? -1 : at - t0_ms;
+	}
+	/* wireguard-go may log its handshake after epmon read it over the
+	 * control socket: the earlier of the two ends connect */
+	at = t->handshake_at * 1000.0 - t0_ms;
+	if (t->handshake_at > 0 && m.shown[VPN_PHASE_CONNECT] &&
+	    (m.mark_ms[VPN_PHASE_CONNECT] < 0 || at < m.mark_ms[VPN_PHASE_CONNECT]))
+		m.mark_ms[VPN_PHASE_CONNECT] = at;
+	at = session_secret_sent_at(t->session);
+	m.secret_ms = at < 0 ? -1 : at - t0_ms;
+	m.up_ms = ok ? out->login_ms : -1;
+	out->phases = phases_compute(&m, out->phase_ms);
+	if (ok || (failed = phases_failed_in(&m)) < 0)
+		return;
+	elapsed_ms = monotonic_s() * 1000.0 - t0_ms;
+	if (elapsed_ms < 1000)
+		snprintf(prefix, sizeof(prefix), "failed in %s after %.0f ms: ",
+			 vpn_phase_name(failed), elapsed_ms);
+	else
+		snprintf(prefix, sizeof(prefix), "failed in %s after %.1f s: ",
+			 vpn_phase_name(failed), elapsed_ms / 1000.0);
+	note_prefix(out, note_at, prefix);
+}
+
 /* The site's namespace, made for this test; the thread works inside it
  * until vpn_down. */
 static int enter_namespace(struct vpn_tunnel *t, struct vpn_result *out)
@@ -537,7 +601,8 @@ int vpn_up(const struct site *site, const struct vpn_env *env,
 	struct session_spec *spec;
 	struct if_nameindex *before;
 	char err[256];
-	double t0, deadline;
+	double t0 = 0, deadline;
+	size_t note_at = 0;
 	int rc = -1;
 
 	t = tunnel_new(site, env);
@@ -599,6 +664,8 @@ int vpn_up(const struct site *site, const struct vpn_env *env,
 	spec->connected = t->profile.connected;
 	spec->failed = t->profile.failed;
 	spec->nfailed = t->profile.nfailed;
+	spec->marks = t->profile.phase_marks;
+	spec->nmarks = VPN_PHASE_MARKS;
 	spec->secret = t->password[0] ? t->password : NULL;
 	spec->stdin_secret = t->profile.password_on_stdin ? spec->secret : NULL;
 	spec->login_timeout_s = site->vpn.login_timeout_s;
@@ -612,6 +679,7 @@ int vpn_up(const struct site *site, const struct vpn_env *env,
 		vpn_note(out, "cannot start the client: %s", err);
 		goto out;
 	}
+	note_at = strnlen(out->detail, out->detail_size);
 	log_debug(site->name, "client started, pid %d", (int)session_pid(t->session));
 	if (session_login(t->session) != SESSION_CONNECTED) {
 		int which = session_failed_index(t->session);
@@ -634,6 +702,8 @@ int vpn_up(const struct site *site, const struct vpn_env *env,
 	if (rc == 0)
 		log_info(site->name, "tunnel up on %s after %.1f ms", t->interface, out->login_ms);
 out:
+	if (t->session)
+		login_phases(t, t0, rc == 0, note_at, out);
 	if (before)
 		if_freenameindex(before);
 	return rc;

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include "config/config.h"
+#include "vpn/phases.h"
 
 struct vpn_tunnel;
 struct isolation;
@@ -23,6 +24,10 @@ struct vpn_env {
 	volatile const int *stop;   /* set by SIGTERM/SIGINT: abort cleanly */
 	const char *state_dir;      /* the last known good resolv.conf lives here */
 	const char *resolv_conf;    /* normally /etc/resolv.conf */
+	/* epmon's binary as found at start (openconnect runs it as its
+	 * --script); NULL: /proc/PID/exe, which a client can only open while
+	 * epmon is dumpable */
+	const char *self_exe;
 };
 
 /* What the VPN steps measure and say; the site test copies it into its
@@ -30,6 +35,10 @@ struct vpn_env {
 struct vpn_result {
 	double login_ms;
 	double teardown_ms;
+	/* where the login's time went (phases.h): phase_ms[p] is known when bit
+	 * p of `phases` is set; also the phases a failed login got through */
+	double phase_ms[VPN_PHASES];
+	unsigned phases;
 	int stale_killed;           /* stale client processes stopped before/after */
 	int resolv_repaired;        /* resolv.conf repairs before/after */
 	char *detail;
@@ -46,7 +55,9 @@ void vpn_prepare(const struct site *site, const struct vpn_env *env,
 		 struct vpn_result *out);
 
 /* Starts the client and waits until the tunnel is usable. Returns 0 with
- * out->login_ms set, or -1 with the reason in out->detail. *tun is set
+ * out->login_ms and the phases set, or -1 with the reason in out->detail,
+ * after "failed in PHASE after T: " when the client's output tells the
+ * phase (and the phases it got through set). *tun is set
  * whenever something was started: vpn_down must then be called. */
 int vpn_up(const struct site *site, const struct vpn_env *env,
 	   struct vpn_tunnel **tun, struct vpn_result *out);

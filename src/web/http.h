@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The HTTP side of `epmon run` (the http: map): GET /metrics (Prometheus),
- * GET /status (JSON) and GET / (the status page), served by libmicrohttpd
- * in its own thread from the monitor model (monitor.h), which the main
- * thread updates after each cycle. libmicrohttpd (and the GnuTLS it links)
- * is loaded with dlopen only when http: is configured: without it, epmon
- * does not map it at all.
+ * GET /status (JSON) and GET / (the status page). libmicrohttpd parses the
+ * requests in a separate unprivileged process (server.h); this process
+ * keeps the monitor model (monitor.h), updated after each cycle, renders
+ * the pages the web process asks for, and restarts it (with backoff) if it
+ * dies. libmicrohttpd (and the GnuTLS it links) is loaded with dlopen only
+ * when http: is configured: without it, epmon does not map it at all.
  *
  * A slow or hostile client costs the server, never a cycle: the main
  * thread only takes the model's mutex for a moment after each cycle, and
@@ -19,14 +20,10 @@
 #include "alert/notify.h"
 #include "probe/cycle.h"
 #include "web/monitor.h"
+#include "web/server.h"
 
-#define HTTP_MAX_CONNECTIONS 64     /* in total; more are refused at accept */
-#define HTTP_MAX_PER_ADDRESS 16     /* from one client address */
-#define HTTP_IDLE_TIMEOUT_S 10      /* a connection silent this long is closed */
-#define HTTP_CONNECTION_MEMORY (32 * 1024) /* request line + headers + buffers */
 #define HTTP_FILE_MAX (1024 * 1024) /* largest cert_file / key_file */
 #define HTTP_PASSWORD_MAX 1024      /* longest password_file line */
-#define HTTP_LIBRARY "libmicrohttpd.so.12"
 
 struct http_server;
 
@@ -53,7 +50,7 @@ void http_server_update(struct http_server *s, const struct cycle_report *rep,
 void http_server_reload(struct http_server **s, const struct config *cfg,
 			const char *version, const struct notifier *alerts);
 
-/* Stops the server thread (connections are closed) and frees everything. */
+/* Stops the web process (connections are closed) and frees everything. */
 void http_server_free(struct http_server *s);
 
 /* Where it listens, e.g. "http://127.0.0.1:9877/" (for logs and tests). */

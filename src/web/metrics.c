@@ -6,6 +6,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "vpn/phases.h"
+
 void metrics_label_value(FILE *out, const char *s)
 {
 	for (; *s; s++) {
@@ -118,11 +120,11 @@ static void ping_loss(FILE *out, const char *probe, const char *site, const char
 static void ping_rtt(FILE *out, const char *probe, const char *site, const char *target,
 		     const struct ping_stats *p, int avg_only)
 {
-	static const char *const stats[4] = { "min", "avg", "max", "mdev" };
-	const double v[4] = { p->min_ms, p->avg_ms, p->max_ms, p->mdev_ms };
+	static const char *const stats[5] = { "min", "avg", "max", "mdev", "median" };
+	const double v[5] = { p->min_ms, p->avg_ms, p->max_ms, p->mdev_ms, p->median_ms };
 	char extra[64];
 
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < 5; k++) {
 		if (avg_only && k != 1)
 			continue;
 		snprintf(extra, sizeof(extra), ",target=\"%s\",stat=\"%s\"", target,
@@ -143,7 +145,8 @@ static void write_pings(const struct monitor_data *d, FILE *out)
 			ping_loss(out, d->probe, s->name, "internal", &s->last.internal);
 	}
 	head(out, "epmon_ping_rtt_seconds", "gauge",
-	     "Round-trip times of the site's last test (min, avg, max, mdev).");
+	     "Round-trip times of the site's last test (min, avg, max, mdev, median); "
+	     "internal: the steady state, after the first echo through the new tunnel.");
 	for (size_t i = 0; i < d->nsites; i++) {
 		const struct monitor_site *s = &d->sites[i];
 		const struct site_result *r = &s->last;
@@ -154,6 +157,39 @@ static void write_pings(const struct monitor_data *d, FILE *out)
 			ping_rtt(out, d->probe, s->name, "external", &r->external, s->last_from_csv);
 		if (r->internal_ran && r->internal.received > 0)
 			ping_rtt(out, d->probe, s->name, "internal", &r->internal, s->last_from_csv);
+	}
+}
+
+/* Where the time of the last login went, and what the first packet
+ * through the new tunnel met. */
+static void write_login_phases(const struct monitor_data *d, FILE *out)
+{
+	char extra[48];
+
+	head(out, "epmon_login_phase_seconds", "gauge",
+	     "Phases of the site's last login: connect (client start to the gateway's "
+	     "answer), tls (to the secure channel), auth (to the credentials accepted), "
+	     "tunnel (to the interface carrying the route); only the phases the client shows.");
+	for (size_t i = 0; i < d->nsites; i++) {
+		const struct site_result *r = &d->sites[i].last;
+		if (!d->sites[i].has_last)
+			continue;
+		for (int p = 0; p < VPN_PHASES; p++) {
+			if (!(r->login_phases & (1u << p)))
+				continue;
+			snprintf(extra, sizeof(extra), ",phase=\"%s\"", vpn_phase_name(p));
+			series(out, d->probe, "epmon_login_phase_seconds", d->sites[i].name, extra,
+			       r->login_phase_ms[p] / 1e3);
+		}
+	}
+	head(out, "epmon_internal_first_rtt_seconds", "gauge",
+	     "RTT of the first echo through the new tunnel in the site's last test, "
+	     "sent and timed alone before the steady internal ping.");
+	for (size_t i = 0; i < d->nsites; i++) {
+		const struct site_result *r = &d->sites[i].last;
+		if (d->sites[i].has_last && r->internal_first_replied)
+			series(out, d->probe, "epmon_internal_first_rtt_seconds", d->sites[i].name,
+			       "", r->internal_first_ms / 1e3);
 	}
 }
 
@@ -278,6 +314,7 @@ void metrics_write(const struct monitor_data *d, time_t now, FILE *out)
 	write_up(d, out);
 	write_steps(d, out);
 	write_pings(d, out);
+	write_login_phases(d, out);
 	write_site_state(d, now, out);
 	write_counters(d, out);
 	write_login_histogram(d, out);

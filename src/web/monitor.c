@@ -100,6 +100,12 @@ static void add_to_slot(struct monitor_site *s, const struct site_result *r,
 	if (r->login_ran && r->failed_step != STEP_VPN_LOGIN) {
 		inc(&slot->login_n);
 		slot->login_ms += (float)r->login_ms;
+		if (r->login_phases) {
+			inc(&slot->phases_n);
+			for (int p = 0; p < VPN_PHASES; p++)
+				if (r->login_phases & (1u << p))
+					slot->phase_ms[p] += (float)r->login_phase_ms[p];
+		}
 	}
 	if (r->external_ran && r->external.received > 0) {
 		inc(&slot->external_n);
@@ -159,7 +165,8 @@ static void add_result(struct monitor_site *s, const struct site_result *r,
 	s->resolv_repaired += r->resolv_repaired > 0 ? (unsigned long)r->resolv_repaired : 0;
 }
 
-/* A CSV row as a site result: only what the CSV holds (avg RTT, loss). */
+/* A CSV row as a site result: only what the CSV holds (avg RTT, loss, the
+ * first echo, the login phases). */
 static void result_from_csv(const struct csv_record *rec, struct site_result *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -182,6 +189,14 @@ static void result_from_csv(const struct csv_record *rec, struct site_result *r)
 	}
 	r->login_ran = !isnan(rec->login_ms);
 	r->login_ms = r->login_ran ? rec->login_ms : 0;
+	for (int p = 0; p < VPN_PHASES; p++) {
+		if (isnan(rec->login_phase_ms[p]))
+			continue;
+		r->login_phases |= 1u << p;
+		r->login_phase_ms[p] = rec->login_phase_ms[p];
+	}
+	r->internal_first_replied = !isnan(rec->internal_first_ms);
+	r->internal_first_ms = r->internal_first_replied ? rec->internal_first_ms : 0;
 	r->teardown_ran = !isnan(rec->teardown_ms);
 	r->teardown_ms = r->teardown_ran ? rec->teardown_ms : 0;
 	snprintf(r->detail, sizeof(r->detail), "%s", rec->detail);

@@ -29,7 +29,9 @@ struct monitor_slot {
 	long minute;                /* start time / 60; stale when not in the window */
 	unsigned short tests, failures;
 	unsigned short login_n, external_n, internal_n;
+	unsigned short phases_n;    /* successful logins with a phase known */
 	float login_ms, external_ms, internal_ms;
+	float phase_ms[VPN_PHASES]; /* over those logins, an unknown phase as 0 */
 };
 
 struct monitor_hour {
@@ -45,7 +47,7 @@ struct monitor_site {
 	const char *vpn_client;     /* static strings; NULL without vpn */
 	const char *vpn_implementation;
 	int has_last;               /* a result is known (live or from the CSV) */
-	int last_from_csv;          /* last came from the CSV: only avg RTT and loss */
+	int last_from_csv;          /* last came from the CSV: avg RTT and loss, no min/max/mdev/median */
 	struct site_result last;
 	enum alert_status alert_status;
 	int failures;               /* consecutive failed cycles */
@@ -107,7 +109,7 @@ void monitor_set_quiet(struct monitor *m, const unsigned char *quiet, size_t n);
 void monitor_read(struct monitor *m,
 		  void (*fn)(const struct monitor_data *d, void *arg), void *arg);
 
-/* A copy of the data, taken under the lock (a memcpy: about 47 kB a site),
+/* A copy of the data, taken under the lock (a memcpy: about 70 kB a site),
  * to render without holding it. NULL when out of memory. */
 struct monitor_data *monitor_snapshot(struct monitor *m);
 void monitor_snapshot_free(struct monitor_data *d);

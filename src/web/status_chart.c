@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The 24 h chart of one site on the status page: an inline SVG with a
- * login-time panel (sites with a VPN) above an RTT panel, failed periods
- * as red bands across both, like SmokePing but without its density. */
+ * login-time panel (sites with a VPN: the login time as a line over a bar
+ * of its phases per login) above an RTT panel, failed periods as red bands
+ * across both, like SmokePing but without its density. */
 #include "web/status_page.h"
 
 #include <math.h>
@@ -129,6 +130,32 @@ static double usual_spacing(const struct chart *c)
 	return 60;
 }
 
+/* The average phases (seconds) of the successful logins in the minutes
+ * [m, m + POINT_MIN) that have phases; 0 when none, else 1 with *t the
+ * middle of those minutes. */
+static int phase_point(const struct chart *c, long m, double v[VPN_PHASES], double *t)
+{
+	double sum[VPN_PHASES] = { 0 }, tsum = 0;
+	unsigned n = 0, slots = 0;
+
+	for (long i = m; i < m + POINT_MIN && i <= c->last; i++) {
+		const struct monitor_slot *s = monitor_slot_at(c->site, i);
+		if (!s || !s->phases_n)
+			continue;
+		for (int p = 0; p < VPN_PHASES; p++)
+			sum[p] += s->phase_ms[p];
+		n += s->phases_n;
+		tsum += i * 60.0 + 30;
+		slots++;
+	}
+	if (!n)
+		return 0;
+	for (int p = 0; p < VPN_PHASES; p++)
+		v[p] = sum[p] / n / 1e3;
+	*t = tsum / slots;
+	return 1;
+}
+
 /* cmd, then x and y with one decimal: printf's floating point is most of
  * the page's rendering time, integers are not. */
 static void put_point(FILE *out, char cmd, double x, double y)
@@ -170,6 +197,43 @@ static void series_path(const struct chart *c, const struct panel *p,
 		last_t = t;
 	}
 	fputs("\"/>", c->out);
+}
+
+/* Per login point a stacked bar of its phases, bottom up (connect, tls,
+ * auth, tunnel), one path per phase drawn as vertical strokes; the login
+ * line above it shows the total (what no phase covers: the gap between). */
+static void phase_bars(const struct chart *c, const struct panel *p)
+{
+	double width = PLOT_W * POINT_MIN * 60 / MONITOR_DAY_S, gap = usual_spacing(c);
+
+	/* as wide as the spacing of the tests allows, and never wider than 6 */
+	if (gap / MONITOR_DAY_S * PLOT_W > width)
+		width = gap / MONITOR_DAY_S * PLOT_W;
+	width = width * 0.8 > 6 ? 6 : width * 0.8;
+	for (int k = 0; k < VPN_PHASES; k++) {
+		fprintf(c->out, "<path class=\"phase %s\" stroke-width=\"%.1f\" d=\"",
+			vpn_phase_name(k), width);
+		for (long m = c->first; m <= c->last; m += POINT_MIN) {
+			double v[VPN_PHASES], t, below = 0;
+			if (!phase_point(c, m, v, &t) || v[k] <= 0)
+				continue;
+			for (int j = 0; j < k; j++)
+				below += v[j];
+			put_point(c->out, 'M', x_of(c, t), y_of(p, below));
+			fprintf(c->out, "V%.1f", y_of(p, below + v[k]));
+		}
+		fputs("\"/>", c->out);
+	}
+}
+
+static int has_phases(const struct chart *c)
+{
+	for (long m = c->first; m <= c->last; m++) {
+		const struct monitor_slot *s = monitor_slot_at(c->site, m);
+		if (s && s->phases_n)
+			return 1;
+	}
+	return 0;
 }
 
 static void panel_frame(const struct chart *c, const struct panel *p,
@@ -254,7 +318,7 @@ static void failure_bands(const struct chart *c, double top, double bottom)
 		     bottom);
 }
 
-static void legend(const struct chart *c, int login)
+static void legend(const struct chart *c, int login, int phases)
 {
 	static const char *const cls[] = { "login", "external", "internal" };
 	static const char *const text[] = { "login time", "external RTT", "internal RTT" };
@@ -265,10 +329,17 @@ static void legend(const struct chart *c, int login)
 			continue;
 		fprintf(c->out, "<path class=\"key %s\" d=\"M%.0f 10h18\"/><text class=\"legend\" "
 			"x=\"%.0f\" y=\"14\">%s</text>", cls[k], x, x + 22, text[k]);
-		x += 130;
+		x += 120;
 	}
 	fprintf(c->out, "<rect class=\"key fail\" x=\"%.0f\" y=\"4\" width=\"12\" height=\"12\"/>"
 		"<text class=\"legend\" x=\"%.0f\" y=\"14\">failed</text>", x, x + 16);
+	x += 70;
+	for (int k = 0; phases && k < VPN_PHASES; k++) {
+		fprintf(c->out, "<rect class=\"key %s\" x=\"%.0f\" y=\"4\" width=\"12\" "
+			"height=\"12\"/><text class=\"legend\" x=\"%.0f\" y=\"14\">%s</text>",
+			vpn_phase_name(k), x, x + 16, vpn_phase_name(k));
+		x += 72;
+	}
 }
 
 void status_page_chart(const struct monitor_site *s, double frequency_s,
@@ -277,7 +348,7 @@ void status_page_chart(const struct monitor_site *s, double frequency_s,
 	struct chart c = { .site = s, .out = out, .now = now };
 	struct panel login = { .top = MARGIN_T, .unit = "s" };
 	struct panel rtt = { .unit = "ms" };
-	int nlogin, next, nint, has_login = s->has_vpn;
+	int nlogin, next, nint, has_login = s->has_vpn, phases;
 	double ext_max, int_max, height;
 
 	c.t0 = (double)now - MONITOR_DAY_S;
@@ -298,11 +369,15 @@ void status_page_chart(const struct monitor_site *s, double frequency_s,
 		"viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"", CHART_W, height);
 	status_page_escape(out, s->name);
 	fputs(": last 24 h\">", out);
-	legend(&c, has_login);
+	phases = has_login && has_phases(&c);
+	legend(&c, has_login, phases);
 	failure_bands(&c, MARGIN_T, rtt.top + PANEL_H);
 	time_axis(&c, MARGIN_T, rtt.top + PANEL_H);
 	if (has_login) {
-		panel_frame(&c, &login, nlogin ? "VPN login" : "VPN login: no successful login");
+		panel_frame(&c, &login, nlogin ? phases ? "VPN login and its phases" : "VPN login"
+			    : "VPN login: no successful login");
+		if (phases)
+			phase_bars(&c, &login);
 		if (nlogin)
 			series_path(&c, &login, LOGIN, "login");
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/json.h"
+#include "vpn/phases.h"
 
 /* A number, or null for NaN/inf (JSON has neither). */
 static void num(FILE *out, double v)
@@ -32,8 +33,10 @@ static void timestamp(FILE *out, time_t t, long ms)
 	fprintf(out, "\"%s.%03ld%.3s:%s\"", date, ms, zone, zone + 3);
 }
 
+/* A ping step; first_ms (internal only, else NULL): the first echo through
+ * the new tunnel, NAN when it got no reply. */
 static void ping(FILE *out, const char *key, int ran, const struct ping_stats *p,
-		 int avg_only)
+		 int avg_only, const double *first_ms)
 {
 	int rtt = p->received > 0;
 
@@ -47,7 +50,12 @@ static void ping(FILE *out, const char *key, int ran, const struct ping_stats *p
 		num(out, p->loss_pct);
 		fputs(",\"min_ms\":null,\"avg_ms\":", out);
 		num(out, rtt ? p->avg_ms : NAN);
-		fputs(",\"max_ms\":null,\"mdev_ms\":null}", out);
+		fputs(",\"max_ms\":null,\"mdev_ms\":null,\"median_ms\":null", out);
+		if (first_ms) {
+			fputs(",\"first_ms\":", out);
+			num(out, *first_ms);
+		}
+		fputc('}', out);
 		return;
 	}
 	fprintf(out, "{\"sent\":%d,\"received\":%d,\"loss_pct\":", p->sent, p->received);
@@ -60,7 +68,32 @@ static void ping(FILE *out, const char *key, int ran, const struct ping_stats *p
 	num(out, rtt ? p->max_ms : NAN);
 	fputs(",\"mdev_ms\":", out);
 	num(out, rtt ? p->mdev_ms : NAN);
+	fputs(",\"median_ms\":", out);
+	num(out, rtt ? p->median_ms : NAN);
+	if (first_ms) {
+		fputs(",\"first_ms\":", out);
+		num(out, *first_ms);
+	}
 	fputc('}', out);
+}
+
+/* The login: its time (null when it failed) and its phases (null where
+ * not known); null when no login ran and no phase is known. */
+static void login(FILE *out, const struct site_result *r)
+{
+	fputs(",\"vpn_login\":", out);
+	if (!r->login_ran && !r->login_phases) {
+		fputs("null", out);
+		return;
+	}
+	fputs("{\"ms\":", out);
+	num(out, r->login_ran ? r->login_ms : NAN);
+	fputs(",\"phases\":{", out);
+	for (int p = 0; p < VPN_PHASES; p++) {
+		fprintf(out, "%s\"%s_ms\":", p ? "," : "", vpn_phase_name(p));
+		num(out, r->login_phases & (1u << p) ? r->login_phase_ms[p] : NAN);
+	}
+	fputs("}}", out);
 }
 
 static void duration(FILE *out, const char *key, int ran, double ms)
@@ -78,6 +111,7 @@ static void duration(FILE *out, const char *key, int ran, double ms)
 static void last_result(FILE *out, const struct monitor_site *s)
 {
 	const struct site_result *r = &s->last;
+	double first;
 
 	if (!s->has_last) {
 		fputs(",\"last\":null", out);
@@ -93,9 +127,11 @@ static void last_result(FILE *out, const struct monitor_site *s)
 	fputs(",\"detail\":", out);
 	json_string(out, r->detail);
 	fprintf(out, ",\"from_history\":%s", s->last_from_csv ? "true" : "false");
-	ping(out, "external_ping", r->external_ran, &r->external, s->last_from_csv);
-	duration(out, "vpn_login", r->login_ran, r->login_ms);
-	ping(out, "internal_ping", r->internal_ran, &r->internal, s->last_from_csv);
+	first = r->internal_first_replied ? r->internal_first_ms : NAN;
+	ping(out, "external_ping", r->external_ran, &r->external, s->last_from_csv, NULL);
+	login(out, r);
+	ping(out, "internal_ping", r->internal_ran, &r->internal, s->last_from_csv,
+	     s->has_vpn ? &first : NULL);
 	duration(out, "teardown", r->teardown_ran, r->teardown_ms);
 	fputc('}', out);
 }

@@ -32,7 +32,10 @@ static const char page_style[] =
 	"svg path{fill:none;stroke-width:1.6;stroke-linejoin:round;stroke-linecap:round}"
 	"svg path.login{stroke:#1f5fbf}svg path.external{stroke:#2e9e49}"
 	"svg path.internal{stroke:#d97706}"
-	"svg rect.fail{fill:#e53935;fill-opacity:.28}";
+	"svg rect.fail{fill:#e53935;fill-opacity:.28}"
+	"svg path.phase{stroke-linecap:butt}"
+	"svg .connect{stroke:#a6cee3;fill:#a6cee3}svg .tls{stroke:#b2df8a;fill:#b2df8a}"
+	"svg .auth{stroke:#fdbf6f;fill:#fdbf6f}svg .tunnel{stroke:#cab2d6;fill:#cab2d6}";
 
 void status_page_escape(FILE *out, const char *s)
 {
@@ -109,6 +112,29 @@ static void ms_cell(FILE *out, int ran, double ms, const char *unit, double div)
 		fputs("<td class=\"num\">-</td>", out);
 }
 
+/* The login time; its phases, when known, as the cell's title. */
+static void login_cell(FILE *out, const struct monitor_site *s)
+{
+	const struct site_result *r = &s->last;
+	int ran = s->has_last && r->login_ran && r->failed_step != STEP_VPN_LOGIN;
+	double v;
+
+	if (!ran || !r->login_phases) {
+		ms_cell(out, ran, r->login_ms, "s", 1000);
+		return;
+	}
+	fputs("<td class=\"num\" title=\"", out);
+	for (int p = 0, first = 1; p < VPN_PHASES; p++) {
+		if (!(r->login_phases & (1u << p)))
+			continue;
+		fprintf(out, "%s%s %.1f ms", first ? "" : ", ", vpn_phase_name(p),
+			r->login_phase_ms[p]);
+		first = 0;
+	}
+	v = r->login_ms / 1000;
+	fprintf(out, "\">%.*f s</td>", v < 1 ? 3 : v < 10 ? 2 : v < 100 ? 1 : 0, v);
+}
+
 static void site_row(FILE *out, const struct monitor_site *s, time_t now)
 {
 	const struct site_result *r = &s->last;
@@ -133,8 +159,7 @@ static void site_row(FILE *out, const struct monitor_site *s, time_t now)
 	fputs("</td>", out);
 	local_time(when, sizeof(when), s->has_last ? r->started.tv_sec : 0, DATE_TIME);
 	fprintf(out, "<td>%s</td>", when);
-	ms_cell(out, s->has_last && r->login_ran && r->failed_step != STEP_VPN_LOGIN,
-		r->login_ms, "s", 1000);
+	login_cell(out, s);
 	ms_cell(out, s->has_last && r->external_ran && r->external.received > 0,
 		r->external.avg_ms, "ms", 1);
 	ms_cell(out, s->has_last && r->internal_ran && r->internal.received > 0,

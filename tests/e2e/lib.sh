@@ -543,6 +543,41 @@ lab_fake_site() {
 		'expect=[{expect: "Password:", send: "{password}"}]' 'connected="Configured as"' "$@"
 }
 
+# ping_alongside NAME CONFIG SITE ADDRESS COUNT INTERVAL: `epmon -v once -c CONFIG` in the
+# probe namespace (stdout/stderr $TMP/NAME.out/.err) and, as soon as SITE's first echo
+# through its new tunnel is done, iputils ping of ADDRESS through the same tunnel: in the
+# client's network namespace (nsenter), bound to the tunnel interface, COUNT echoes
+# INTERVAL s apart, while epmon's steady internal ping runs (give that one more echoes
+# than ping). Waits for epmon; sets
+# EPMON_RC, PING_AVG, PING_MDEV (ms, iputils' own figures), PING_MEDIAN and PING_N (of its
+# replies), and EPMON_MEDIAN, EPMON_MDEV (epmon's steady internal ping, from its -v log);
+# fails when ping got nothing.
+ping_alongside() {
+	local name=$1 cfg=$2 site=$3 addr=$4 count=$5 interval=$6 pid ifname line
+	probe_epmon_bg "$name" -v once -c "$cfg"
+	wait_log "$TMP/$name.err" "\\[$site\\] first echo through the tunnel" 30 ||
+		{ sed 's/^/    err| /' "$TMP/$name.err" >&2; fail "$name: no first echo through $site's tunnel in 30 s"; }
+	pid=$(sed -n "s/.*\\[$site\\] started .* (pid \\([0-9]*\\)).*/\\1/p" "$TMP/$name.err" | head -1)
+	ifname=$(sed -n "s/.*\\[$site\\] tunnel up on \\([^ ]*\\) after.*/\\1/p" "$TMP/$name.err" | head -1)
+	[ -n "$pid" ] && [ -n "$ifname" ] || fail "$name: no client pid or interface of $site in the log"
+	nsenter -t "$pid" -n ping -n -c "$count" -i "$interval" -I "$ifname" "$addr" \
+		>"$TMP/$name.ping" 2>&1
+	wait "$EPMON_PID"
+	EPMON_RC=$?
+	grep -v ' time=' "$TMP/$name.ping" | sed 's/^/    ping| /' >&2
+	assert_no_sanitizer "$TMP/$name.err"
+	line=$(grep -E '^rtt min/avg/max/mdev = ' "$TMP/$name.ping") ||
+		fail "$name: no reply to iputils ping through $site's tunnel"
+	IFS=/ read -r _ PING_AVG _ PING_MDEV <<<"${line#*= }"
+	PING_MDEV=${PING_MDEV% ms}
+	read -r PING_N PING_MEDIAN < <(sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$TMP/$name.ping" |
+		sort -g | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%d %.3f\n", NR, m }')
+	line=$(grep -E "\\[$site\\] internal ping .*min/avg/max/mdev/median" "$TMP/$name.err" | tail -1)
+	line=${line% ms}
+	IFS=/ read -r _ _ _ EPMON_MDEV EPMON_MEDIAN <<<"${line##* }"
+}
+
 # assert_fields_empty CSV SITE COLUMN...: fail unless every COLUMN of SITE's last row in
 # CSV is empty (steps that did not run, or gave no figure).
 assert_fields_empty() {

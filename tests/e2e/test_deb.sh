@@ -3,19 +3,20 @@
 # `make deb`: the Debian package builds in a scratch directory (nothing left in the tree),
 # lintian finds no error in it, and unpacked into an empty tree (dpkg -x) it holds what a
 # user expects: /usr/sbin/epmon that runs (--version, check-config), the systemd unit
-# enabled by postinst and starting only once /etc/epmon/config.yml exists, both man pages,
-# the example config, the copyright, and no /etc at all (no config with a password). Its
-# sysusers file creates the user "epmon" (run by systemd-sysusers into that tree, as the
-# postinst does into /). Depends names the package of every library epmon loads with
-# dlopen (the sonames in the binary that are not in its NEEDED list).
-# Runs without root; skipped only without root when the build tools are missing.
+# (systemd-analyze verify accepts it) enabled by postinst and starting only once
+# /etc/epmon/config.yml exists, both man pages, the example config, the copyright, and no
+# /etc at all (no config with a password). Its sysusers file creates the user "epmon" (run
+# by systemd-sysusers into that tree, as the postinst does into /). Depends names the
+# package of every library epmon loads with dlopen (the sonames in the binary that are not
+# in its NEEDED list). Runs without root; skipped only without root when the build tools
+# are missing.
 set -u
 E2E_PREFIX=${E2E_PREFIX:-deb$$}
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 [ -x "${EPMON:-}" ] || fail "EPMON (the epmon binary) not set or not executable: '${EPMON:-}'"
-for c in dpkg-buildpackage dh lintian dpkg-deb systemd-sysusers objdump make; do
+for c in dpkg-buildpackage dh lintian dpkg-deb systemd-sysusers systemd-analyze objdump make; do
 	command -v "$c" >/dev/null 2>&1 && continue
 	[ "$(id -u)" -eq 0 ] && fail "needs $c: \`make deps\` installs it"
 	skip "needs $c (\`make deps\`, as root, installs it)"
@@ -27,7 +28,7 @@ e2e_tmpdir TMP
 # none of them may appear. Compared with before, so a leftover of someone else is not ours.
 leftovers() {
 	local f
-	for f in "$ROOT"/debian/{epmon,.debhelper,files,debhelper-build-stamp,epmon.substvars} \
+	for f in "$ROOT"/debian/{epmon,.debhelper,files,debhelper-build-stamp,*.substvars,*.debhelper*} \
 		"$ROOT"/../epmon_*; do
 		[ -e "$f" ] && echo "$f"
 	done
@@ -42,7 +43,9 @@ took=$((($(date +%s%N) - t0) / 100000000))
 e2e_log "make deb (dpkg-buildpackage -b): $((took / 10)).$((took % 10)) s"
 assert_eq "$before" "$(leftovers)" "debhelper files in the source tree after make deb"
 debs=("$TMP"/build/deb/epmon_*_*.deb)
-[ "${#debs[@]}" -eq 1 ] && [ -f "${debs[0]}" ] || fail "not one epmon_*.deb in $TMP/build/deb: ${debs[*]}"
+if [ "${#debs[@]}" -ne 1 ] || [ ! -f "${debs[0]}" ]; then
+	fail "not one epmon_*.deb in $TMP/build/deb: ${debs[*]}"
+fi
 DEB=${debs[0]}
 e2e_log "built $(basename "$DEB"), $(stat -c %s "$DEB") bytes"
 
@@ -50,6 +53,7 @@ e2e_log "built $(basename "$DEB"), $(stat -c %s "$DEB") bytes"
 lintian --fail-on error "$DEB" >"$TMP/lintian" 2>&1
 rc=$?
 grep -v '^running with root privileges' "$TMP/lintian" | sed 's/^/    lintian: /' >&2
+e2e_log "lintian: $(grep -c '^W:' "$TMP/lintian") warnings, $(grep -c '^E:' "$TMP/lintian") errors"
 grep -q '^E:' "$TMP/lintian" && fail "lintian reports errors"
 assert_eq 0 "$rc" "lintian exit status"
 
@@ -79,6 +83,11 @@ grep -qx 'ExecStart=/usr/sbin/epmon run -c /etc/epmon/config.yml' "$UNIT" ||
 	fail "unit: no ExecStart=/usr/sbin/epmon run -c /etc/epmon/config.yml"
 grep -qx 'ConditionPathExists=/etc/epmon/config.yml' "$UNIT" ||
 	fail "unit: no ConditionPathExists=/etc/epmon/config.yml"
+# systemd accepts it (ExecStart pointed at the unpacked binary, man pages from the package)
+sed "s|^ExecStart=/usr/sbin/epmon |ExecStart=$R/usr/sbin/epmon |" "$UNIT" >"$TMP/epmon.service"
+MANPATH=$R/usr/share/man systemd-analyze verify "$TMP/epmon.service" >"$TMP/verify" 2>&1 ||
+	fail "systemd-analyze verify: $(cat "$TMP/verify")"
+[ -s "$TMP/verify" ] && fail "systemd-analyze verify complained: $(cat "$TMP/verify")"
 dpkg-deb -e "$DEB" "$TMP/control" || fail "dpkg-deb -e"
 grep -q "deb-systemd-helper enable 'epmon.service'" "$TMP/control/postinst" ||
 	fail "postinst does not enable epmon.service"
@@ -119,7 +128,8 @@ grep -aoE 'lib[A-Za-z0-9_+-]+\.so(\.[0-9]+)+' "$R/usr/sbin/epmon" | sort -u |
 depends=$(dpkg-deb -f "$DEB" Depends)
 e2e_log "Depends: $depends"
 # the package names in Depends, alternatives included, one a line
-tr ',|' '\n\n' <<<"$depends" | awk 'NF { print $1 }' >"$TMP/depends"
+awk -F '[,|]' '{ for (i = 1; i <= NF; i++) { split($i, w, " "); if (w[1] != "") print w[1] } }' \
+	<<<"$depends" >"$TMP/depends"
 while read -r so; do
 	pkgs=$(dpkg -S "*/$so" 2>/dev/null | sed 's/: \/.*//' | tr ',' '\n' |
 		sed 's/ //g; s/:.*//' | sort -u)

@@ -80,10 +80,10 @@ for k in 10 11 12 13 14 15; do
 	attack "many$k" slowloris --bind "127.0.0.$k" --connections 20 --seconds 6 --interval 1
 done
 sleep 4
-# accepted connections belong to epmon; the others wait in the kernel's listen backlog
+# accepted connections belong to epmon's web process; the others wait in the kernel's listen backlog
 # (the server stops accepting at its limit) and cost epmon nothing
 ip netns exec "$P" ss -Htnp state established "( sport = :$HTTP_PORT )" >"$TMP/ss.out"
-held=$(grep -c '"epmon"' "$TMP/ss.out")
+held=$(grep -c '"epmon-web"' "$TMP/ss.out")
 e2e_log "phase 2: epmon holds $held connections, $(($(wc -l <"$TMP/ss.out") - held)) more in the backlog"
 [ "$held" -le 64 ] || fail "the server holds $held connections > 64"
 [ "$held" -ge 32 ] || fail "the server holds only $held connections: ss output changed?"

@@ -45,9 +45,9 @@ for s in "$CA" "$PROP"; do
 	assert_positive "$(csv_get "$CSV" "$s" external_rtt_ms)" "$s: external_rtt_ms (the gateway is up)"
 	assert_fields_empty "$CSV" "$s" login_ms internal_rtt_ms
 done
-assert_match "^certificate not trusted \(.*(no issuer certificate found|no trusted .* public key found|constraint check failed|signature validation failed).*\)$" \
+assert_match "^failed in tls after [0-9.]+ m?s: certificate not trusted \(.*(no issuer certificate found|no trusted .* public key found|constraint check failed|signature validation failed).*\)$" \
 	"$(csv_get "$CSV" "$CA" detail)" "$CA: detail (another CA)"
-assert_match "^proposal mismatch \(.*(NO_PROPOSAL_CHOSEN|no acceptable proposal).*\)$" \
+assert_match "^failed in tls after [0-9.]+ m?s: proposal mismatch \(.*(NO_PROPOSAL_CHOSEN|no acceptable proposal).*\)$" \
 	"$(csv_get "$CSV" "$PROP" detail)" "$PROP: detail (modp1024)"
 [ "$wall" -lt 8000 ] || fail "two rejected logins took $wall ms (login_timeout 10 s)"
 e2e_log "ok: both failed with words in a cycle of $wall ms"

@@ -26,7 +26,7 @@ assert_eq FAIL "$(get result)" "result"
 assert_eq vpn_login "$(get failed_step)" "failed_step"
 assert_positive "$(get external_rtt_ms)" "external_rtt_ms (the gateway is up)"
 assert_fields_empty "$CSV" "$SITE" login_ms internal_rtt_ms
-assert_match "^bad credentials \(.*(EAP-MS-CHAPv2 failed|EAP_MSCHAPV2 failed|AUTHENTICATION_FAILED).*\)$" \
+assert_match "^failed in auth after [0-9.]+ m?s: bad credentials \(.*(EAP-MS-CHAPv2 failed|EAP_MSCHAPV2 failed|AUTHENTICATION_FAILED).*\)$" \
 	"$(get detail)" "detail"
 [ "$wall" -lt 8000 ] || fail "a rejected password took $wall ms (login_timeout 10 s)"
 e2e_log "ok: wrong password: failed with words in a cycle of $wall ms"

@@ -41,10 +41,10 @@ for site in $EXP $SRV $UNT; do
 	assert_fields_empty "$CSV" "$site" login_ms internal_rtt_ms
 	assert_positive "$(csv_get "$CSV" "$site" teardown_ms)" "$site: teardown_ms"
 done
-assert_match "^client certificate expired \(login failed: client said '.*WARNING: Your certificate has expired!'\)$" \
+assert_match "^failed in connect after [0-9.]+ m?s: client certificate expired \(login failed: client said '.*WARNING: Your certificate has expired!'\)$" \
 	"$(csv_get "$CSV" "$EXP" detail)" "$EXP: detail"
-assert_match "^no tunnel after 4 s" "$(csv_get "$CSV" "$SRV" detail)" "$SRV: detail"
-assert_match "^certificate not trusted \(login failed: client said '.*VERIFY ERROR: depth=1, .*'\)$" \
+assert_match "^failed in auth after [0-9.]+ m?s: no tunnel after 4 s" "$(csv_get "$CSV" "$SRV" detail)" "$SRV: detail"
+assert_match "^failed in tls after [0-9.]+ m?s: certificate not trusted \(login failed: client said '.*VERIFY ERROR: depth=1, .*'\)$" \
 	"$(csv_get "$CSV" "$UNT" detail)" "$UNT: detail"
 
 # the server itself refuses the expired certificate (seen through expsrv's attempt)

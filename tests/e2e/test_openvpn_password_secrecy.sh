@@ -42,7 +42,7 @@ CSV=$(results_file "$TMP/results")
 assert_eq 3 "$(csv_count "$TMP/results")" "rows written"
 assert_eq OK "$(csv_get "$CSV" "$FILE" result)" "$FILE: result (password_file)"
 assert_eq OK "$(csv_get "$CSV" "$ENV" result)" "$ENV: result (password_env)"
-assert_match "^bad credentials" "$(csv_get "$CSV" "$WRONG" detail)" "$WRONG: detail"
+assert_match "^failed in auth after [0-9.]+ m?s: bad credentials" "$(csv_get "$CSV" "$WRONG" detail)" "$WRONG: detail"
 
 grep -q '^HIT' "$TMP/watch.out" && fail "a secret in a process's cmdline or environ (above)"
 grep -q '^seen openvpn' "$TMP/watch.out" || fail "the watcher never saw openvpn"

@@ -41,9 +41,9 @@ for site in $HUNG $PLAIN; do
 	assert_positive "$(csv_get "$CSV" "$site" external_rtt_ms)" "$site: external_rtt_ms (the host is up)"
 	assert_fields_empty "$CSV" "$site" login_ms internal_rtt_ms
 done
-assert_match "^TLS handshake failed \(certificate rejected, or the server does not answer\) \(login failed: client said '.*TLS key negotiation failed to occur within 3 seconds.*'\)$" \
+assert_match "^failed in connect after [0-9.]+ m?s: TLS handshake failed \(certificate rejected, or the server does not answer\) \(login failed: client said '.*TLS key negotiation failed to occur within 3 seconds.*'\)$" \
 	"$(csv_get "$CSV" "$HUNG" detail)" "$HUNG: detail"
-assert_match "^no tunnel after 3 s \(last output: '.+'\)$" "$(csv_get "$CSV" "$PLAIN" detail)" "$PLAIN: detail"
+assert_match "^failed in connect after [0-9.]+ m?s: no tunnel after 3 s \(last output: '.+'\)$" "$(csv_get "$CSV" "$PLAIN" detail)" "$PLAIN: detail"
 # both ran at once: the cycle is the longer login_timeout's business, not 10 s
 [ "$wall" -lt 10000 ] || fail "hung: the cycle took $wall ms (the hand-window site has login_timeout 10 s)"
 e2e_log "ok: hung server: both sites failed with words in a cycle of $wall ms"
@@ -57,7 +57,7 @@ assert_eq 1 "$EPMON_RC" "stopped: exit status of once (the site failed)"
 assert_eq vpn_login "$(csv_get "$CSV" "$STOP" failed_step)" "$STOP: failed_step"
 assert_positive "$(csv_get "$CSV" "$STOP" external_rtt_ms)" "$STOP: external_rtt_ms (the host is up)"
 assert_fields_empty "$CSV" "$STOP" login_ms internal_rtt_ms
-assert_match "^gateway unreachable \(login failed: client said '.*read UDPv4 \[ECONNREFUSED\]: Connection refused.*'\)$" \
+assert_match "^failed in connect after [0-9.]+ m?s: gateway unreachable \(login failed: client said '.*read UDPv4 \[ECONNREFUSED\]: Connection refused.*'\)$" \
 	"$(csv_get "$CSV" "$STOP" detail)" "$STOP: detail"
 [ "$wall" -lt 5000 ] || fail "stopped: the cycle took $wall ms (a refused port is known at once)"
 e2e_log "ok: stopped server: gateway unreachable in a cycle of $wall ms"

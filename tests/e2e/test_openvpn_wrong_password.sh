@@ -37,7 +37,7 @@ for site in $PW $CERT; do
 	assert_positive "$(get external_rtt_ms)" "$site: external_rtt_ms"
 	assert_fields_empty "$CSV" "$site" login_ms internal_rtt_ms internal_loss_pct
 	assert_positive "$(get teardown_ms)" "$site: teardown_ms (the client was stopped)"
-	assert_match "^bad credentials \(login failed: client said '.*AUTH: Received control message: AUTH_FAILED'\)$" \
+	assert_match "^failed in auth after [0-9.]+ m?s: bad credentials \(login failed: client said '.*AUTH: Received control message: AUTH_FAILED'\)$" \
 		"$(get detail)" "$site: detail"
 	assert_match "^$site +FAIL +vpn_login " "$(grep "^$site " "$TMP/once.out")" "$site: table row"
 done

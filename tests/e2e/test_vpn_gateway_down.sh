@@ -30,7 +30,7 @@ assert_positive "$(get external_rtt_ms)" "stopped: external_rtt_ms (the address 
 assert_eq 0.0 "$(get external_loss_pct)" "stopped: external_loss_pct"
 assert_fields_empty "$CSV" stopped login_ms internal_rtt_ms internal_loss_pct
 assert_positive "$(get teardown_ms)" "stopped: teardown_ms"
-assert_match "^gateway unreachable \(.*(Connection refused|Failed to connect).*\)$" "$(get detail)" \
+assert_match "^failed in connect after [0-9.]+ m?s: gateway unreachable \(.*(Connection refused|Failed to connect).*\)$" "$(get detail)" \
 	"stopped: detail"
 
 get() { csv_get "$CSV" linkdown "$1"; }

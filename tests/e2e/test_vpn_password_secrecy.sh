@@ -42,7 +42,7 @@ assert_eq 1 "$EPMON_RC" "exit status of once (some sites fail)"
 CSV=$(results_file "$TMP/results")
 assert_eq 4 "$(csv_count "$TMP/results")" "rows written"
 assert_eq OK "$(csv_get "$CSV" oc result)" "oc: result (the good password worked)"
-assert_match "^bad credentials" "$(csv_get "$CSV" ocwrong detail)" "ocwrong: detail"
+assert_match "^failed in auth after [0-9.]+ m?s: bad credentials" "$(csv_get "$CSV" ocwrong detail)" "ocwrong: detail"
 for site in fakefile fakeenv; do
 	assert_eq vpn_login "$(csv_get "$CSV" $site failed_step)" "$site: failed_step (the fake has no tunnel)"
 done

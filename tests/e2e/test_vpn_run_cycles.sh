@@ -38,7 +38,7 @@ cat "$CSV" >&2
 assert_eq 9 "$(csv_count "$TMP/results")" "rows after 3 cycles"
 
 python3 - "$CSV" >&2 <<'PY' || fail "row checks (above)"
-import csv, datetime, sys
+import csv, datetime, re, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 bad = []
 def check(cond, what):
@@ -53,7 +53,7 @@ for r in rows:
         check(r["result"] == "FAIL" and r["failed_step"] == "vpn_login", "%s: FAIL at vpn_login" % s)
         check(r["login_ms"] == "" and r["internal_rtt_ms"] == "" and r["internal_loss_pct"] == "",
               "%s: no login or internal figures" % s)
-        check(r["detail"].startswith("bad credentials"), "%s: detail %r" % (s, r["detail"]))
+        check(re.match(r"failed in auth after [0-9.]+ m?s: bad credentials", r["detail"]), "%s: detail %r" % (s, r["detail"]))
     else:
         check(r["result"] == "OK" and r["failed_step"] == "", "%s: OK" % s)
         check(r["login_ms"] != "" and float(r["login_ms"]) > 0, "%s: login_ms %s > 0" % (s, r["login_ms"]))

@@ -26,7 +26,7 @@ assert_positive "$(get external_rtt_ms)" "external_rtt_ms"
 assert_eq 0.0 "$(get external_loss_pct)" "external_loss_pct"
 assert_fields_empty "$CSV" untrusted login_ms internal_rtt_ms internal_loss_pct
 assert_positive "$(get teardown_ms)" "teardown_ms"
-assert_match "^certificate not trusted \(.*(verify failed|failed verification).*\)$" "$(get detail)" "detail"
+assert_match "^failed in tls after [0-9.]+ m?s: certificate not trusted \(.*(verify failed|failed verification).*\)$" "$(get detail)" "detail"
 
 assert_eq OK "$(csv_get "$CSV" trusted result)" "trusted: result"
 assert_positive "$(csv_get "$CSV" trusted login_ms)" "trusted: login_ms"

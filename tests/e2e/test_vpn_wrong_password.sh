@@ -29,8 +29,8 @@ for site in wrongpw nouser; do
 	# no figure for a failed login; the internal ping did not run
 	assert_fields_empty "$CSV" "$site" login_ms internal_rtt_ms internal_loss_pct
 	assert_positive "$(get teardown_ms)" "$site: teardown_ms (the client was stopped)"
-	assert_eq "bad credentials (login failed: client said 'Login failed.')" "$(get detail)" \
-		"$site: detail"
+	assert_match "^failed in auth after [0-9.]+ m?s: bad credentials \(login failed: client said 'Login failed\.'\)$" \
+		"$(get detail)" "$site: detail (the phase it failed in)"
 	assert_match "^$site +FAIL +vpn_login " "$(grep "^$site " "$TMP/once.out")" "$site: table row"
 done
 # neither password may show up anywhere epmon writes

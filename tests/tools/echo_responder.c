@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* echo_responder: answers ICMP echo requests after a fixed delay, for tests.
  *
- *   echo_responder [--delay-ms MS] [--drop-every N] [--duplicate-every N]
- *                  [--pidfile FILE] [-v]
+ *   echo_responder [--delay-ms MS] [--cold-delay-ms MS [--cold-after-ms MS]]
+ *                  [--drop-every N] [--duplicate-every N] [--pidfile FILE] [-v]
  *
  * Run it inside a network namespace whose kernel does not answer pings
  * (net.ipv4.icmp_echo_ignore_all=1, net.ipv6.icmp.echo_ignore_all=1): it
@@ -11,8 +11,11 @@
  * that was pinged. --drop-every N leaves every Nth request of each pinger
  * (source address + identifier + address pinged) unanswered, so a pinger sending 8 requests
  * with N=4 sees exactly 25% loss. --duplicate-every N answers every Nth
- * request (counted like drops) twice. The pidfile is written once the sockets
- * are open; SIGTERM or SIGINT ends it. */
+ * request (counted like drops) twice. --cold-delay-ms answers a request from
+ * an address that sent nothing for --cold-after-ms (default 1000) that late
+ * instead: the first packet through a gateway after a quiet spell (ARP,
+ * session set-up). The pidfile is written once the sockets are open; SIGTERM
+ * or SIGINT ends it. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -62,8 +65,19 @@ struct pinger {
 
 enum verdict { ANSWER, DROP, DUPLICATE };
 
+/* When an address last sent a request, for --cold-delay-ms. */
+struct source {
+	struct sockaddr_storage addr;
+	int64_t last;                   /* CLOCK_MONOTONIC ns */
+};
+
 struct responder {
 	int64_t delay_ns;
+	int64_t cold_delay_ns;          /* < 0: off */
+	int64_t cold_after_ns;
+	struct source sources[MAX_PINGERS];
+	size_t nsources, next_source;
+	unsigned long cold;
 	unsigned long drop_every;
 	unsigned long dup_every;
 	int verbose;
@@ -135,6 +149,33 @@ static enum verdict judge(struct responder *r, const struct sockaddr_storage *fr
 	if (r->dup_every && p->requests % r->dup_every == 0)
 		return DUPLICATE;
 	return ANSWER;
+}
+
+/* The delay of a request from `from` now: the cold one after a quiet spell. */
+static int64_t delay_for(struct responder *r, const struct sockaddr_storage *from, int64_t now)
+{
+	struct source *s = NULL;
+	int cold;
+
+	if (r->cold_delay_ns < 0)
+		return r->delay_ns;
+	for (size_t i = 0; i < r->nsources && !s; i++)
+		if (same_addr(&r->sources[i].addr, from))
+			s = &r->sources[i];
+	cold = !s || now - s->last >= r->cold_after_ns;
+	if (!s) {
+		if (r->nsources < MAX_PINGERS) {
+			s = &r->sources[r->nsources++];
+		} else {
+			s = &r->sources[r->next_source];
+			r->next_source = (r->next_source + 1) % MAX_PINGERS;
+		}
+		s->addr = *from;
+	}
+	s->last = now;
+	if (cold)
+		r->cold++;
+	return cold ? r->cold_delay_ns : r->delay_ns;
 }
 
 static uint16_t checksum(const uint8_t *p, size_t len)
@@ -235,7 +276,8 @@ static void take_request(struct responder *r, int fd, int family)
 		return;
 	}
 	/* The delay counts from the kernel's receive time, not from our wake-up. */
-	p->due = now_ns(CLOCK_MONOTONIC) + r->delay_ns;
+	p->due = now_ns(CLOCK_MONOTONIC);
+	p->due += delay_for(r, &from, p->due);
 	if (rx)
 		p->due -= now_ns(CLOCK_REALTIME) - rx;
 	p->fd = fd;
@@ -254,6 +296,17 @@ static void take_request(struct responder *r, int fd, int family)
 	if (verdict == DUPLICATE && r->count < QUEUE_LEN) {
 		r->queue[(r->head + r->count) % QUEUE_LEN] = *p;
 		r->count++;
+	}
+	/* one delay keeps the queue in time order; with a cold one, sort it in */
+	for (size_t k = r->count - 1; r->cold_delay_ns >= 0 && k > 0; k--) {
+		struct pending *a = &r->queue[(r->head + k - 1) % QUEUE_LEN];
+		struct pending *b = &r->queue[(r->head + k) % QUEUE_LEN];
+		struct pending t;
+		if (a->due <= b->due)
+			break;
+		t = *a;
+		*a = *b;
+		*b = t;
 	}
 }
 
@@ -370,8 +423,9 @@ static void serve(struct responder *r)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: echo_responder [--delay-ms MS] [--drop-every N] "
-			"[--duplicate-every N] [--pidfile FILE] [-v]\n");
+	fprintf(stderr, "usage: echo_responder [--delay-ms MS] [--cold-delay-ms MS "
+			"[--cold-after-ms MS]] [--drop-every N] [--duplicate-every N] "
+			"[--pidfile FILE] [-v]\n");
 	exit(2);
 }
 
@@ -379,6 +433,8 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "delay-ms", required_argument, NULL, 'd' },
+		{ "cold-delay-ms", required_argument, NULL, 'c' },
+		{ "cold-after-ms", required_argument, NULL, 'a' },
 		{ "drop-every", required_argument, NULL, 'n' },
 		{ "duplicate-every", required_argument, NULL, 'u' },
 		{ "pidfile", required_argument, NULL, 'p' },
@@ -390,14 +446,24 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	sigset_t block;
 	char *end;
-	double ms = 0;
+	double ms = 0, cold_ms = -1, cold_after_ms = 1000;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "d:n:u:p:v", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:c:a:n:u:p:v", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			ms = strtod(optarg, &end);
 			if (*end || ms < 0 || ms > 60000)
+				usage();
+			break;
+		case 'c':
+			cold_ms = strtod(optarg, &end);
+			if (*end || cold_ms < 0 || cold_ms > 60000)
+				usage();
+			break;
+		case 'a':
+			cold_after_ms = strtod(optarg, &end);
+			if (*end || cold_after_ms < 0 || cold_after_ms > 3600000)
 				usage();
 			break;
 		case 'n':
@@ -418,6 +484,8 @@ int main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	r.delay_ns = (int64_t)(ms * 1e6 + 0.5);
+	r.cold_delay_ns = cold_ms < 0 ? -1 : (int64_t)(cold_ms * 1e6 + 0.5);
+	r.cold_after_ns = (int64_t)(cold_after_ms * 1e6 + 0.5);
 	r.queue = calloc(QUEUE_LEN, sizeof(*r.queue));
 	if (!r.queue) {
 		fprintf(stderr, "echo_responder: out of memory\n");
@@ -455,8 +523,8 @@ int main(int argc, char **argv)
 		}
 	}
 	serve(&r);
-	fprintf(stderr, "echo_responder: answered %lu, dropped %lu, sent late by "
-		"%.1f us on average, %.1f us at most\n", r.answered, r.dropped,
+	fprintf(stderr, "echo_responder: answered %lu (%lu cold), dropped %lu, sent late by "
+		"%.1f us on average, %.1f us at most\n", r.answered, r.cold, r.dropped,
 		r.answered ? (double)r.late_sum / (double)r.answered / 1e3 : 0.0,
 		(double)r.late_max / 1e3);
 	if (pidfile)

@@ -197,18 +197,26 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-static void make_dir(char *buf)
+/* Each test's spool directory, removed even when the test failed. */
+static int setup(void **state)
 {
-	strcpy(buf, "/tmp/epmon-test-sender-XXXXXX");
-	assert_non_null(mkdtemp(buf));
+	char *dir = strdup("/tmp/epmon-test-sender-XXXXXX");
+
+	if (!dir || !mkdtemp(dir)) {
+		free(dir);
+		return -1;
+	}
+	*state = dir;
+	return 0;
 }
 
-static void remove_dir(const char *dir)
+static int teardown(void **state)
 {
-	char cmd[256];
+	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", (char *)*state);
+	free(*state);
+	return system(cmd) == 0 ? 0 : -1;
 }
 
 static void add(struct spool *sp, const char *site, const char *text, time_t created,
@@ -224,7 +232,7 @@ static const struct sender_timing fast = { 0.05, 0.2, 3600 };
  * minutes away). */
 static void delivers_spool_at_start_and_on_wake(void **state)
 {
-	char dir[64];
+	const char *dir = *state;
 	struct recorder rec;
 	struct chan_settings set = { &rec, "A", CHAN_OK };
 	struct spool *sp;
@@ -232,7 +240,6 @@ static void delivers_spool_at_start_and_on_wake(void **state)
 	time_t now = time(NULL);
 
 	recorder_init(&rec);
-	make_dir(dir);
 	sp = spool_new_at(dir, "msg");
 	assert_non_null(sp);
 	add(sp, "lyon", "second", now - 5, NULL);
@@ -256,14 +263,14 @@ static void delivers_spool_at_start_and_on_wake(void **state)
 	/* every copy of the settings was released (start's and the thread's) */
 	assert_int_equal(rec.released, 2);
 	spool_free(sp);
-	remove_dir(dir);
 }
 
 /* A RETRY stops the round (the server is the problem, not the message);
  * the same message is tried again after retry_min, then 2 x retry_min. */
 static void retry_backs_off_then_delivers(void **state)
 {
-	char dir[64], path[128];
+	const char *dir = *state;
+	char path[128];
 	struct recorder rec;
 	struct chan_settings set = { &rec, "A", CHAN_OK };
 	struct spool *sp;
@@ -272,7 +279,6 @@ static void retry_backs_off_then_delivers(void **state)
 
 	recorder_init(&rec);
 	rec.retries_left = 2;
-	make_dir(dir);
 	sp = spool_new_at(dir, "msg");
 	add(sp, "paris", "first", now - 10, NULL);
 	add(sp, "lyon", "second", now - 5, NULL);
@@ -294,13 +300,13 @@ static void retry_backs_off_then_delivers(void **state)
 	snprintf(path, sizeof(path), "%s/dead", dir);
 	assert_int_not_equal(access(path, F_OK), 0);    /* nothing given up */
 	spool_free(sp);
-	remove_dir(dir);
 }
 
 /* REFUSED: that message goes to dead/ with the reason; the round goes on. */
 static void refused_goes_to_dead(void **state)
 {
-	char dir[64], bad[SPOOL_NAME_MAX], path[512];
+	const char *dir = *state;
+	char bad[SPOOL_NAME_MAX], path[512];
 	struct recorder rec;
 	struct chan_settings set = { &rec, "A", CHAN_OK };
 	struct spool *sp;
@@ -308,7 +314,6 @@ static void refused_goes_to_dead(void **state)
 	time_t now = time(NULL);
 
 	recorder_init(&rec);
-	make_dir(dir);
 	sp = spool_new_at(dir, "msg");
 	add(sp, "paris", "refuse-me", now - 10, bad);
 	add(sp, "lyon", "fine", now - 5, NULL);
@@ -327,13 +332,13 @@ static void refused_goes_to_dead(void **state)
 	snprintf(path, sizeof(path), "%s/dead/%s.reason", dir, bad);
 	assert_non_null(strstr(slurp(path), "550 no such user"));
 	spool_free(sp);
-	remove_dir(dir);
 }
 
 /* Older than max_age: to dead/ without an attempt; a fresh one still goes. */
 static void too_old_goes_to_dead_unsent(void **state)
 {
-	char dir[64], old[SPOOL_NAME_MAX], path[512];
+	const char *dir = *state;
+	char old[SPOOL_NAME_MAX], path[512];
 	struct recorder rec;
 	struct chan_settings set = { &rec, "A", CHAN_OK };
 	struct sender_timing t = { 0.05, 0.2, 60 };
@@ -342,7 +347,6 @@ static void too_old_goes_to_dead_unsent(void **state)
 	time_t now = time(NULL);
 
 	recorder_init(&rec);
-	make_dir(dir);
 	sp = spool_new_at(dir, "msg");
 	add(sp, "paris", "stale", now - 3600, old);
 	add(sp, "lyon", "fresh", now, NULL);
@@ -359,21 +363,20 @@ static void too_old_goes_to_dead_unsent(void **state)
 	snprintf(path, sizeof(path), "%s/dead/%s.reason", dir, old);
 	assert_non_null(strstr(slurp(path), "not delivered in"));
 	spool_free(sp);
-	remove_dir(dir);
 }
 
 /* sender_stop aborts a conversation in progress: send() sees *stop, the
  * thread is joined within the bound, and the message stays in the spool. */
 static void stop_aborts_a_blocked_send(void **state)
 {
-	char dir[64], path[128];
+	const char *dir = *state;
+	char path[128];
 	struct recorder rec;
 	struct chan_settings set = { &rec, "A", CHAN_BLOCK };
 	struct spool *sp;
 	struct sender *s;
 
 	recorder_init(&rec);
-	make_dir(dir);
 	sp = spool_new_at(dir, "msg");
 	add(sp, "paris", "stuck", time(NULL), NULL);
 
@@ -385,7 +388,6 @@ static void stop_aborts_a_blocked_send(void **state)
 	snprintf(path, sizeof(path), "%s/dead", dir);
 	assert_int_not_equal(access(path, F_OK), 0);
 	spool_free(sp);
-	remove_dir(dir);
 }
 
 /* Kept after the test: a thread given up on is never freed (the process is
@@ -397,13 +399,12 @@ static struct sender *given_up;
  * later, and leaves the thread running. */
 static void stop_gives_up_after_its_bound(void **state)
 {
-	char dir[64];
+	const char *dir = *state;
 	struct chan_settings set = { &hang_rec, "A", CHAN_HANG };
 	struct spool *sp;
 	double t0, took;
 
 	recorder_init(&hang_rec);
-	make_dir(dir);
 	sp = spool_new_at(dir, "msg");
 	add(sp, "paris", "hung", time(NULL), NULL);
 
@@ -421,14 +422,14 @@ static void stop_gives_up_after_its_bound(void **state)
 	assert_true(wait_count(&hang_rec, &hang_rec.released, 1));
 	assert_int_equal(spool_count(sp), 1);   /* aborted: kept */
 	spool_free(sp);
-	remove_dir(dir);
 }
 
 /* New settings are used from the next message on, and end the backoff at
  * once (retry_min is a minute here, the wait only WAIT_S); a new dir too. */
 static void configure_applies_to_next_message(void **state)
 {
-	char dir[64], dir2[64];
+	const char *dir = *state;
+	char dir2[64];
 	struct recorder rec;
 	struct chan_settings down = { &rec, "old", CHAN_ALWAYS_RETRY };
 	struct chan_settings fixed = { &rec, "new", CHAN_OK };
@@ -437,8 +438,7 @@ static void configure_applies_to_next_message(void **state)
 	struct sender *s;
 
 	recorder_init(&rec);
-	make_dir(dir);
-	make_dir(dir2);
+	snprintf(dir2, sizeof(dir2), "%s/two", dir);
 	sp = spool_new_at(dir, "msg");
 	sp2 = spool_new_at(dir2, "msg");
 	add(sp, "paris", "waiting", time(NULL), NULL);
@@ -465,20 +465,18 @@ static void configure_applies_to_next_message(void **state)
 	assert_int_equal(rec.released, 6);
 	spool_free(sp);
 	spool_free(sp2);
-	remove_dir(dir);
-	remove_dir(dir2);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(delivers_spool_at_start_and_on_wake),
-		cmocka_unit_test(retry_backs_off_then_delivers),
-		cmocka_unit_test(refused_goes_to_dead),
-		cmocka_unit_test(too_old_goes_to_dead_unsent),
-		cmocka_unit_test(stop_aborts_a_blocked_send),
-		cmocka_unit_test(stop_gives_up_after_its_bound),
-		cmocka_unit_test(configure_applies_to_next_message),
+		cmocka_unit_test_setup_teardown(delivers_spool_at_start_and_on_wake, setup, teardown),
+		cmocka_unit_test_setup_teardown(retry_backs_off_then_delivers, setup, teardown),
+		cmocka_unit_test_setup_teardown(refused_goes_to_dead, setup, teardown),
+		cmocka_unit_test_setup_teardown(too_old_goes_to_dead_unsent, setup, teardown),
+		cmocka_unit_test_setup_teardown(stop_aborts_a_blocked_send, setup, teardown),
+		cmocka_unit_test_setup_teardown(stop_gives_up_after_its_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(configure_applies_to_next_message, setup, teardown),
 	};
 	log_init(getenv("TEST_DEBUG") ? 1 : -1);
 	return cmocka_run_group_tests(tests, NULL, NULL);

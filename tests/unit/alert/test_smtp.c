@@ -2,15 +2,14 @@
 /* One SMTP conversation against a real server (python3-aiosmtpd through
  * tests/tools/smtpd.py on 127.0.0.1): the message arrives whole, failures
  * name the server, AUTH takes the password of password_env and never shows
- * it, settings are deep-copied. */
+ * it, settings are deep-copied for the sender thread (config_smtp_copy,
+ * which the SMTP channel uses). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -454,6 +453,7 @@ static void rejected_message(void **state)
 	settings_for(f, &s, rcpt, 1);
 	assert_int_equal(smtp_send(&s, "probe", msg, sizeof(msg) - 1, NULL, NULL, &out),
 			 SMTP_REJECTED);
+	assert_string_equal(smtp_status_name(out.status), "rejected");
 	assert_int_equal(out.code, 550);
 	assert_non_null(strstr(out.reply, "message refused by the test server"));
 	assert_non_null(strstr(out.error, "the message"));
@@ -480,8 +480,10 @@ static void stop_aborts(void **state)
 	assert_string_equal(smtp_status_name(SMTP_ABORTED), "aborted");
 }
 
-/* The copy owns every string (the source may go away); free releases them
- * all (the ASan build finds a leak) and leaves an empty struct. */
+/* The SMTP channel's copy of its settings (config_smtp_copy, in config.h
+ * since the config owns the struct) owns every string: the source may go
+ * away; the free releases them all (the ASan build finds a leak) and leaves
+ * an empty struct. */
 static void settings_copy_is_deep(void **state)
 {
 	char *rcpt[2] = { strdup("noc@example.com"), strdup("Ops <ops@example.com>") };
@@ -496,7 +498,7 @@ static void settings_copy_is_deep(void **state)
 	};
 	struct smtp_settings dst;
 
-	assert_int_equal(smtp_settings_copy(&dst, &src), 0);
+	assert_int_equal(config_smtp_copy(&dst, &src), 0);
 	/* the source is overwritten and freed: the copy does not notice */
 	memset(src.smtp_server, 'x', strlen(src.smtp_server));
 	memset(rcpt[1], 'x', strlen(rcpt[1]));
@@ -524,18 +526,18 @@ static void settings_copy_is_deep(void **state)
 	assert_true(dst.retry_min_s == 5 && dst.retry_max_s == 50);
 	assert_int_equal(dst.alert.failure_threshold, 3);
 
-	smtp_settings_free(&dst);
+	config_smtp_free(&dst);
 	assert_null(dst.smtp_server);
 	assert_null(dst.recipients);
 	assert_int_equal(dst.nrecipients, 0);
 
 	/* nothing optional set: copied as nothing */
 	struct smtp_settings empty = { .smtp_port = 25 }, copy;
-	assert_int_equal(smtp_settings_copy(&copy, &empty), 0);
+	assert_int_equal(config_smtp_copy(&copy, &empty), 0);
 	assert_null(copy.smtp_server);
 	assert_null(copy.recipients);
 	assert_int_equal(copy.smtp_port, 25);
-	smtp_settings_free(&copy);
+	config_smtp_free(&copy);
 }
 
 int main(void)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -319,7 +320,8 @@ static void alerting_errors(void **state)
 		     "'every' in alerting.maintenance[1] must be [DAYS ]HH:MM");
 	expect_error("frequency: 300\n" SITE "alerting:\n  maintenance:\n"
 		     "    - {sites: [paris], every: 'sun 02:00', duration: 8d}\n", "t.yml:7:54: ",
-		     "must be more than 0 and at most 7d for a weekly window");
+		     "'duration' in alerting.maintenance[1] must be at most 7d for a "
+		     "weekly window, got 8d");
 	expect_error("frequency: 300\n" SITE "alerting:\n  maintenance:\n"
 		     "    - {sites: [lyon], start: 2026-12-24T22:00, duration: 3h}\n", "t.yml:7:15: ",
 		     "'sites' in alerting.maintenance[1]: no site is named 'lyon'");
@@ -504,8 +506,9 @@ static void duplicate_key(void **state)
 
 static void bad_frequency(void **state)
 {
-	expect_error("frequency: 0\n" SITE, "t.yml:1:12: ", "'frequency' must be a number of seconds > 0, got 0");
-	expect_error("frequency: -1\n" SITE, "t.yml:1:12: ", "> 0, got -1");
+	expect_error("frequency: 0\n" SITE, "t.yml:1:12: ",
+		     "frequency: 0 s is out of range (0 < frequency <= 86400 s)");
+	expect_error("frequency: -1\n" SITE, "t.yml:1:12: ", "frequency: -1 s is out of range");
 	expect_error("frequency: abc\n" SITE, "t.yml:1:12: ", "'frequency' must be a number, got 'abc'");
 	expect_error("frequency: true\n" SITE, "t.yml:1:12: ", "got the boolean 'true'");
 	expect_error("frequency: \"300\"\n" SITE, "t.yml:1:12: ", "remove the quotes");
@@ -520,9 +523,9 @@ static void bad_ping_values(void **state)
 	expect_error("frequency: 300\nping: {count: 0}\n" SITE, "t.yml:2:15: ",
 		     "between 1 and 1000, got 0");
 	expect_error("frequency: 300\nping: {interval: 0.001}\n" SITE, "t.yml:2:18: ",
-		     "at least 0.01 seconds");
+		     "interval in ping: 0.001 s is out of range (0.01 <= interval <= 60 s)");
 	expect_error("frequency: 300\nping: {timeout: 0}\n" SITE, "t.yml:2:17: ",
-		     "'timeout' in ping must be more than 0 seconds");
+		     "timeout in ping: 0 s is out of range (0 < timeout <= 3600 s)");
 }
 
 static void ping_not_fitting_frequency(void **state)
@@ -775,16 +778,17 @@ static void bad_logging_values(void **state)
 		     "'reminder_interval' in logging must be seconds or a duration "
 		     "like 90s, 30m, 4h, 1h30m, 7d; got '4x'");
 	expect_error(LOGGING "  reminder_interval: -5\n" SITE, "t.yml:6:22: ",
-		     "'reminder_interval' in logging must not be negative");
+		     "reminder_interval in logging: -5 s is out of range (0 <= "
+		     "reminder_interval <= 31622400 s = 366d)");
 	expect_error(LOGGING "  spool_max_age: 0\n" SITE, "t.yml:6:18: ",
-		     "'spool_max_age' in logging must be more than 0 seconds");
+		     "spool_max_age in logging: 0 s is out of range (0 < spool_max_age");
 	expect_error(LOGGING "  timeout: h\n" SITE, "t.yml:6:12: ",
 		     "'timeout' in logging must be seconds or a duration");
 	expect_error(LOGGING "  notify_recovery: maybe\n" SITE, "t.yml:6:20: ",
 		     "'notify_recovery' in logging must be true or false, got a "
 		     "scalar 'maybe'");
 	expect_error(LOGGING "  failure_threshold: 0\n" SITE, "t.yml:6:22: ",
-		     "'failure_threshold' in logging must be between 1 and 1000000");
+		     "'failure_threshold' in logging must be between 1 and 1000, got 0");
 	expect_error(LOGGING "  retry_min: 10m\n  retry_max: 5m\n" SITE, "t.yml:7:14: ",
 		     "logging: retry_max (300 s) must not be less than retry_min (600 s)");
 	expect_error(LOGGING "  username: u\n  security: tls\n" SITE, "t.yml:3:3: ",
@@ -1316,6 +1320,532 @@ static void http_listen_parse(void **state)
 	assert_false(config_listen_is_loopback("junk"));
 }
 
+/* Issue 13: every number and duration has a finite, documented range; the
+ * error names the option, the value and the range. */
+static void values_have_ranges(void **state)
+{
+	static const struct { const char *text, *pos, *msg; } bad[] = {
+		{ "frequency: 1e300\n" SITE, "t.yml:1:12: ",
+		  "frequency: 1e300 s is out of range (0 < frequency <= 86400 s)" },
+		{ "frequency: 1e999\n" SITE, "t.yml:1:12: ",
+		  "frequency: 1e999 s is out of range (0 < frequency <= 86400 s)" },
+		{ "frequency: 86401\n" SITE, "t.yml:1:12: ",
+		  "frequency: 86401 s is out of range" },
+		{ LOGGING "  retry_min: 1e300\n" SITE, "t.yml:6:14: ",
+		  "retry_min in logging: 1e300 s is out of range (0 < retry_min <= 86400 s)" },
+		{ LOGGING "  retry_max: 1e300\n" SITE, "t.yml:6:14: ",
+		  "retry_max in logging: 1e300 s is out of range (0 < retry_max <= 86400 s)" },
+		{ LOGGING "  connect_timeout: 1e300\n" SITE, "t.yml:6:20: ",
+		  "connect_timeout in logging: 1e300 s is out of range "
+		  "(0 < connect_timeout <= 3600 s)" },
+		{ LOGGING "  timeout: 2h\n" SITE, "t.yml:6:12: ",
+		  "timeout in logging: 2h is out of range (0 < timeout <= 3600 s)" },
+		{ LOGGING "  reminder_interval: 1e999s\n" SITE, "t.yml:6:22: ",
+		  "reminder_interval in logging: 1e999s is out of range (0 <= "
+		  "reminder_interval <= 31622400 s = 366d)" },
+		{ LOGGING "  spool_max_age: 367d\n" SITE, "t.yml:6:18: ",
+		  "spool_max_age in logging: 367d is out of range (0 < spool_max_age "
+		  "<= 31622400 s = 366d)" },
+		{ LOGGING "  failure_threshold: 1001\n" SITE, "t.yml:6:22: ",
+		  "'failure_threshold' in logging must be between 1 and 1000, got 1001" },
+		{ "frequency: 300\nping: {timeout: 3601}\n" SITE, "t.yml:2:17: ",
+		  "timeout in ping: 3601 s is out of range (0 < timeout <= 3600 s)" },
+		{ "frequency: 300\nping: {interval: 61}\n" SITE, "t.yml:2:18: ",
+		  "interval in ping: 61 s is out of range (0.01 <= interval <= 60 s)" },
+		{ "frequency: 300\nping: {count: 1001}\n" SITE, "t.yml:2:15: ",
+		  "'count' in ping must be between 1 and 1000, got 1001" },
+		{ "frequency: 300\nconcurrency: 1025\n" SITE, "t.yml:2:14: ",
+		  "'concurrency' must be between 1 and 1024, got 1025" },
+		{ VPN_SITE "      login_timeout: 1e300\n", "t.yml:9:22: ",
+		  "login_timeout in vpn of site 'paris': 1e300 s is out of range "
+		  "(0 < login_timeout <= 3600 s)" },
+		{ VPN_SITE "      teardown_timeout: 3601\n", "t.yml:9:25: ",
+		  "teardown_timeout in vpn of site 'paris': 3601 s is out of range" },
+		{ VPN_SITE "      expect:\n        - {expect: x, timeout: 1e300}\n",
+		  "t.yml:10:32: ", "timeout in expect step 1 of site 'paris': 1e300 s "
+		  "is out of range (0 <= timeout <= 3600 s)" },
+		{ "frequency: 300\nalerting: {retry_max: 2d}\n" SITE, "t.yml:2:23: ",
+		  "retry_max in alerting: 2d is out of range (0 < retry_max <= 86400 s)" },
+		{ "frequency: 300\nalerting: {spool_max_age: 1e300}\n" SITE, "t.yml:2:27: ",
+		  "spool_max_age in alerting: 1e300 s is out of range" },
+		{ "frequency: 300\nalerting: {success_threshold: 1001}\n" SITE, "t.yml:2:31: ",
+		  "'success_threshold' in alerting must be between 1 and 1000" },
+		{ "frequency: 300\nalerting: {alertmanager: {url: 'http://h', timeout: 1e300}}\n"
+		  SITE, "t.yml:2:53: ", "timeout in alerting.alertmanager: 1e300 s is out "
+		  "of range (0 < timeout <= 3600 s)" },
+		{ "frequency: 300\nalerting: {webhooks: [{url: 'http://h', timeout: 61m}]}\n"
+		  SITE, "t.yml:2:50: ", "timeout in alerting.webhooks[1]: 61m is out of "
+		  "range (0 < timeout <= 3600 s)" },
+		{ "frequency: 300\nalerting: {degraded: {window: 1h, baseline: 400d}}\n" SITE,
+		  "t.yml:2:45: ", "baseline in alerting.degraded: 400d is out of range "
+		  "(0 < baseline <= 31622400 s = 366d)" },
+		{ "frequency: 300\nalerting: {degraded: {login_floor_ms: -1}}\n" SITE,
+		  "t.yml:2:39: ", "login_floor_ms in alerting.degraded: -1 ms is out of "
+		  "range (0 <= login_floor_ms <= 3600000 ms)" },
+		{ "frequency: 300\nalerting: {degraded: {rtt_factor: 1e300}}\n" SITE,
+		  "t.yml:2:35: ", "rtt_factor in alerting.degraded: 1e300 is out of "
+		  "range (0 <= rtt_factor <= 1000)" },
+		{ "frequency: 300\nalerting: {degraded: {min_samples: 1001}}\n" SITE,
+		  "t.yml:2:36: ", "'min_samples' in alerting.degraded must be between "
+		  "1 and 1000" },
+		{ "frequency: 300\n" SITE "alerting:\n  maintenance:\n    - {sites: '*', "
+		  "start: 2026-12-24T22:00, duration: 1e300}\n", "t.yml:7:55: ",
+		  "duration in alerting.maintenance[1]: 1e300 s is out of range (0 < "
+		  "duration <= 31622400 s = 366d)" },
+	};
+	struct config_diag d;
+	struct config *cfg;
+	double v;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_error(bad[i].text, bad[i].pos, bad[i].msg);
+
+	/* each limit itself is accepted */
+	cfg = expect_ok("frequency: 86400\nconcurrency: 1024\n"
+			"ping: {count: 1000, interval: 60, timeout: 3600}\n"
+			"logging: {smtp_server: m, sender: a@b, recipients: c@d, "
+			"connect_timeout: 1h, timeout: 3600, spool_max_age: 366d, "
+			"retry_min: 1d, retry_max: 86400, failure_threshold: 1000, "
+			"reminder_interval: 366d}\n"
+			"alerting: {success_threshold: 1000, retry_min: 1d, retry_max: 1d, "
+			"spool_max_age: 366d, degraded: {window: 365d, baseline: 366d, "
+			"min_samples: 1000, login_factor: 1000, login_floor_ms: 3600000}}\n"
+			SITE "    internal_ip: ::1\n"
+			"    ping: {count: 1, timeout: 3600}\n"
+			"    vpn: {client: custom, command: /bin/true, login_timeout: 3600, "
+			"teardown_timeout: 3600}\n", &d);
+	assert_true(cfg->frequency_s == 86400 && cfg->logging.retry_max_s == 86400);
+	assert_true(cfg->logging.spool_max_age_s == 366 * 86400.0);
+	assert_true(cfg->sites[0].vpn.login_timeout_s == 3600);
+	assert_int_equal(cfg->ping.count, 1000);
+	config_free(cfg);
+	config_diag_free(&d);
+
+	/* `epmon mute` reads durations with the same parser: never infinity */
+	assert_int_equal(config_parse_duration("1e999s", &v), -1);
+	assert_int_equal(config_parse_duration("1e999", &v), -1);
+	assert_int_equal(config_parse_duration("0x10s", &v), -1);
+	assert_int_equal(config_parse_duration("1h30m", &v), 0);
+	assert_true(v == 5400);
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Config bombs: each one clear error, at once. The times asserted are a
+ * hang's, not a benchmark's: a bomb that got through would take minutes. */
+#define BOMB_S 10.0
+
+/* 50 MB of comment lines in a file: refused from its size, unread. */
+static void bomb_file_too_large(void **state)
+{
+	static char chunk[1 << 20];
+	size_t max = 1 << 20;
+	struct config_diag d = { 0 };
+	struct timespec t0;
+	char path[64], want[160], *text;
+	int fd;
+
+	memset(chunk, '#', sizeof(chunk));
+	for (size_t i = 99; i < sizeof(chunk); i += 100)
+		chunk[i] = '\n';
+	strcpy(path, "/tmp/epmon-test-config-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(write(fd, chunk, sizeof(chunk)), (ssize_t)sizeof(chunk));
+	close(fd);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_null(config_load(path, &d));
+	assert_true(seconds_since(&t0) < BOMB_S);
+	unlink(path);
+	assert_int_equal(d.nerrors, 1);
+	snprintf(want, sizeof(want), "%s: the config is 52428800 bytes; the limit "
+		 "is 1048576 bytes (1 MiB)", path);
+	assert_string_equal(d.errors[0], want);
+	config_diag_free(&d);
+
+	/* a file without an end (no size to check first) is read to the limit */
+	assert_null(config_load("/dev/zero", &d));
+	assert_int_equal(d.nerrors, 1);
+	assert_string_equal(d.errors[0], "/dev/zero: the config is larger than the "
+			    "limit of 1048576 bytes (1 MiB)");
+	config_diag_free(&d);
+
+	/* 1 MiB is a config; one byte more is not */
+	text = malloc(max + 2);
+	assert_non_null(text);
+	memcpy(text, chunk, max + 1 > sizeof(chunk) ? sizeof(chunk) : max + 1);
+	text[max] = '#';
+	text[max + 1] = '\0';
+	memcpy(text, "frequency: 60\n" SITE, strlen("frequency: 60\n" SITE));
+	struct config *cfg = config_parse("t.yml", text, max, &d);
+	print_diag(&d);
+	assert_non_null(cfg);
+	config_free(cfg);
+	config_diag_free(&d);
+	assert_null(config_parse("t.yml", text, max + 1, &d));
+	assert_int_equal(d.nerrors, 1);
+	assert_string_equal(d.errors[0], "t.yml: the config is larger than the limit "
+			    "of 1048576 bytes (1 MiB)");
+	config_diag_free(&d);
+	free(text);
+}
+
+/* "x: [[[[...]]]]" 100,000 deep: libyaml is quadratic in the depth. */
+static void bomb_deep_nesting(void **state)
+{
+	const char *head = "frequency: 60\n" SITE "x: ";
+	size_t depth = 100000, hlen = strlen(head);
+	char *text = malloc(hlen + 2 * depth + 2);
+	struct timespec t0;
+
+	assert_non_null(text);
+	memcpy(text, head, hlen);
+	memset(text + hlen, '[', depth);
+	memset(text + hlen + depth, ']', depth);
+	strcpy(text + hlen + 2 * depth, "\n");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* the top map is level 1: the 64th '[' would be level 65 */
+	expect_error(text, "t.yml:5:67: ", "maps and lists nested more than 64 deep; "
+		     "that is the limit");
+	assert_true(seconds_since(&t0) < BOMB_S);
+
+	/* 64 levels are within the limit: only the unknown key is wrong */
+	memset(text + hlen, '[', 63);
+	memset(text + hlen + 63, ']', 63);
+	strcpy(text + hlen + 126, "\n");
+	expect_error(text, "t.yml:5:1: ", "unknown key 'x' in top level");
+	free(text);
+}
+
+/* "Billion laughs": 10 levels of 10 aliases each (10^10 values). */
+static void bomb_aliases(void **state)
+{
+	struct config_diag d;
+	struct config *cfg;
+	struct timespec t0;
+	size_t len;
+	char *text;
+	FILE *m = open_memstream(&text, &len);
+
+	assert_non_null(m);
+	fputs("frequency: 60\n" SITE "x:\n  a: &a [lol, lol, lol, lol, lol, lol, lol, "
+	      "lol, lol, lol]\n", m);
+	for (char l = 'b'; l <= 'j'; l++) {
+		fprintf(m, "  %c: &%c [", l, l);
+		for (int k = 0; k < 10; k++)
+			fprintf(m, "%s*%c", k ? ", " : "", l - 1);
+		fputs("]\n", m);
+	}
+	fclose(m);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* f's 4th *e (111,111 values each) takes the count over 500,000 */
+	expect_error(text, "t.yml:11:22: ", "alias *e makes the config hold more than "
+		     "500000 values, aliases expanded; that is the limit (an alias "
+		     "counts as a copy of what it names)");
+	assert_true(seconds_since(&t0) < BOMB_S);
+	free(text);
+
+	expect_error("frequency: 60\n" SITE "x: &r [a, *r]\n", "t.yml:5:11: ",
+		     "alias *r stands for a map or list that contains it (a recursive "
+		     "structure)");
+	/* a 60 kB value repeated by aliases */
+	m = open_memstream(&text, &len);
+	assert_non_null(m);
+	fputs("frequency: 60\n" SITE "x: [&b ", m);
+	for (int i = 0; i < 60000; i++)
+		fputc('b', m);
+	for (int i = 0; i < 100; i++)
+		fputs(", *b", m);
+	fputs("]\n", m);
+	fclose(m);
+	d.nerrors = 0;
+	cfg = parse(text, &d);
+	assert_null(cfg);
+	assert_int_equal(d.nerrors, 1);
+	assert_non_null(strstr(d.errors[0], ": alias *b makes the config hold more than "
+			       "4194304 bytes of values, aliases expanded"));
+	assert_true(has_prefix(d.errors[0], "t.yml:5:"));
+	config_diag_free(&d);
+	free(text);
+
+	/* libyaml looks each alias up among every anchor: at most 100 */
+	m = open_memstream(&text, &len);
+	assert_non_null(m);
+	fputs("frequency: 60\n" SITE "x:\n", m);
+	for (int i = 0; i < 101; i++)
+		fprintf(m, "  - &a%d v\n", i);
+	fclose(m);
+	expect_error(text, "t.yml:106:5: ", "more than 100 anchors (&name) in the "
+		     "document; that is the limit");
+	free(text);
+
+	/* aliases within the limits still work, to maps too */
+	cfg = expect_ok("frequency: 60\nlogging: {smtp_server: m, sender: &s a@b, "
+			"recipients: [*s]}\nping: &p {count: 2}\nsites:\n"
+			"  - {name: a, external_ip: 192.0.2.1, ping: *p}\n"
+			"  - {name: b, external_ip: 192.0.2.2, ping: *p}\n", &d);
+	assert_string_equal(cfg->logging.recipients[0], "a@b");
+	assert_int_equal(cfg->sites[1].ping.count, 2);
+	config_free(cfg);
+	config_diag_free(&d);
+}
+
+/* One value of 70,000 bytes; and one under the limit quoted in a message. */
+static void bomb_huge_scalar(void **state)
+{
+	const char *head = "frequency: 60\n" SITE "probe_name: ";
+	size_t hlen = strlen(head);
+	char *text = malloc(hlen + 70000 + 2);
+	struct config_diag d;
+
+	assert_non_null(text);
+	memcpy(text, head, hlen);
+	memset(text + hlen, 'x', 70000);
+	strcpy(text + hlen + 70000, "\n");
+	expect_error(text, "t.yml:5:13: ", "a value of 70000 bytes; the limit is "
+		     "65536 bytes (64 KiB)");
+
+	/* 65,536 bytes is a value; the error quoting it is cut to 2 kB */
+	strcpy(text + hlen + 65536, "\n");
+	assert_null(parse(text, &d));
+	assert_int_equal(d.nerrors, 1);
+	assert_true(has_prefix(d.errors[0], "t.yml:5:13: 'probe_name' must be 1 to 63 "
+			       "characters"));
+	assert_true(strlen(d.errors[0]) < 2100);
+	assert_string_equal(d.errors[0] + strlen(d.errors[0]) - 6, " [...]");
+	config_diag_free(&d);
+	free(text);
+}
+
+/* 10,000 sites load (their names sorted, not compared pairwise); 10,001 do
+ * not. */
+static void bomb_many_sites(void **state)
+{
+	struct config_diag d;
+	struct timespec t0;
+	size_t len;
+	char *text;
+	FILE *m = open_memstream(&text, &len);
+
+	assert_non_null(m);
+	fputs("frequency: 60\nsites:\n", m);
+	for (int i = 0; i < 9999; i++)
+		fprintf(m, "  - {name: s%d, external_ip: 192.0.2.1}\n", i);
+	fputs("  - {name: s5000, external_ip: 192.0.2.1}\n", m);
+	fclose(m);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* site #10000 (line 10002) has the name of site #5001 (line 5003) */
+	expect_error(text, "t.yml:10002:12: ", "duplicate site name 's5000' (first "
+		     "defined at line 5003); site names must be unique");
+	assert_true(seconds_since(&t0) < BOMB_S);
+	free(text);
+
+	m = open_memstream(&text, &len);
+	assert_non_null(m);
+	fputs("frequency: 60\nsites:\n", m);
+	for (int i = 0; i < 10000; i++)
+		fprintf(m, "  - {name: s%d, external_ip: 192.0.2.1}\n", i);
+	fflush(m);
+	struct config *cfg = expect_ok(text, &d);
+	assert_int_equal(cfg->nsites, 10000);
+	assert_string_equal(cfg->sites[9999].name, "s9999");
+	config_free(cfg);
+	config_diag_free(&d);
+	fputs("  - {name: one-more, external_ip: 192.0.2.1}\n", m);
+	fclose(m);
+	expect_error(text, "t.yml:3:3: ", "'sites' lists 10001 sites; the limit is 10000");
+	free(text);
+}
+
+/* A NUL byte: where it is, from a string and from a file. */
+static void bomb_nul_byte(void **state)
+{
+	static const char text[] = "frequency: 60\n" SITE "probe_name: ab\0c\n";
+	size_t at = strlen(text);
+	struct config_diag d = { 0 };
+	char want[128], path[64], file_want[160];
+	int fd;
+
+	snprintf(want, sizeof(want), "t.yml:5:15: a NUL byte (at byte %zu): a config "
+		 "is text", at);
+	assert_null(config_parse("t.yml", text, sizeof(text) - 1, &d));
+	assert_int_equal(d.nerrors, 1);
+	assert_string_equal(d.errors[0], want);
+	config_diag_free(&d);
+
+	strcpy(path, "/tmp/epmon-test-config-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+	assert_int_equal(fchmod(fd, 0600), 0);
+	close(fd);
+	assert_null(config_load(path, &d));
+	unlink(path);
+	assert_int_equal(d.nerrors, 1);
+	snprintf(file_want, sizeof(file_want), "%s:5:15: a NUL byte (at byte %zu): a "
+		 "config is text", path, at);
+	assert_string_equal(d.errors[0], file_want);
+	config_diag_free(&d);
+}
+
+/* Regexes regcomp would take gigabytes or minutes on. */
+static void bomb_regex(void **state)
+{
+	char re[1100], *text;
+	struct config_diag d;
+	struct timespec t0;
+	size_t len;
+	FILE *m;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(re, 'a', 1025);
+	re[1025] = '\0';
+	assert_true(asprintf(&text, VPN_SITE "      connected: \"%s\"\n", re) > 0);
+	expect_error(text, "t.yml:9:18: ", "site 'paris': connected: regular expression "
+		     "of 1025 bytes; the limit is 1024");
+	free(text);
+	expect_error(VPN_SITE "      failed: [ok, \"x{1,256}\"]\n", "t.yml:9:20: ",
+		     "site 'paris': failed: repetition count 256 in 'x{1,256}' is over "
+		     "the limit of 255");
+	expect_error(VPN_SITE "      connected: \"((((a{1,100}){1,100}){1,100}){1,100})\"\n",
+		     "t.yml:9:18: ", "site 'paris': connected: regular expression "
+		     "'((((a{1,100}){1,100}){1,100}){1,100})' is too large once its "
+		     "repetitions are expanded (101010101 atoms; the limit is 4096)");
+	/* nested stars cost no copies: 200 of them are fine */
+	for (int i = 0; i < 200; i++)
+		memcpy(re + 5 * i, "(a*)*", 5);
+	re[1000] = '\0';
+	assert_true(asprintf(&text, VPN_SITE "      connected: \"%s\"\n", re) > 0);
+	config_free(expect_ok(text, &d));
+	config_diag_free(&d);
+	free(text);
+
+	/* 100 different ones of 3,660 atoms each: over 250,000 at the 69th */
+	m = open_memstream(&text, &len);
+	assert_non_null(m);
+	fputs(VPN_SITE "      failed: [", m);
+	for (int i = 0; i < 100; i++)
+		fprintf(m, "%s\"(a{1,60}){1,60}%d\"", i ? ", " : "", i);
+	fputs("]\n", m);
+	fclose(m);
+	char pos[32];
+	snprintf(pos, sizeof(pos), "t.yml:9:%td: ", strstr(text, "\"(a{1,60}){1,60}68\"") -
+		 strstr(text, "      failed:") + 1);
+	expect_error(text, pos, "site 'paris': failed: the regular expressions of the "
+		     "config add up to more than 250000 atoms, repetitions expanded; "
+		     "that is the limit");
+	free(text);
+	/* the same one 5,000 times (sites copy their overrides) counts once */
+	m = open_memstream(&text, &len);
+	assert_non_null(m);
+	fputs(VPN_SITE "      failed: [", m);
+	for (int i = 0; i < 5000; i++)
+		fprintf(m, "%s\"(a{1,60}){1,60}\"", i ? ", " : "");
+	fputs("]\n", m);
+	fclose(m);
+	config_free(expect_ok(text, &d));
+	config_diag_free(&d);
+	free(text);
+	assert_true(seconds_since(&t0) < BOMB_S);
+}
+
+/* "FILE:LINE:COL" of a message as one number, to check their order. */
+static unsigned long long position(const char *msg)
+{
+	unsigned long line = 0, col = 0;
+
+	assert_int_equal(sscanf(msg, "t.yml:%lu:%lu:", &line, &col), 2);
+	return (unsigned long long)line << 32 | col;
+}
+
+/* Errors found out of file order are sorted (maintenance windows are read
+ * after the sites they name); a flood of them is cut at 1,000. */
+static void bomb_error_flood(void **state)
+{
+	struct config_diag d;
+	struct timespec t0;
+	size_t len;
+	char *text;
+	FILE *m;
+
+	for (int flood = 0; flood < 2; flood++) {
+		int n = flood ? 5000 : 300;     /* n windows, 2n sites */
+
+		m = open_memstream(&text, &len);
+		assert_non_null(m);
+		fputs("frequency: 60\nalerting:\n  maintenance:\n", m);
+		for (int i = 0; i < n; i++)
+			fprintf(m, "    - {sites: [nosuch%d], every: 'sun 02:00', "
+				"duration: 1h}\n", i);
+		fputs("sites:\n", m);
+		for (int i = 0; i < 2 * n; i++)
+			fprintf(m, "  - {name: s%d, external_ip: 192.0.2.x}\n", i);
+		fclose(m);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_null(parse(text, &d));
+		assert_true(seconds_since(&t0) < BOMB_S);
+		free(text);
+		for (size_t i = 1; i < d.nerrors - (size_t)flood; i++)
+			assert_true(position(d.errors[i - 1]) < position(d.errors[i]));
+		if (!flood) {
+			assert_int_equal(d.nerrors, 900);
+			assert_string_equal(d.errors[0], "t.yml:4:15: 'sites' in "
+					    "alerting.maintenance[1]: no site is named "
+					    "'nosuch0'");
+			assert_string_equal(d.errors[899], "t.yml:904:31: site 's599': "
+					    "external_ip: '192.0.2.x' is not a numeric IPv4 "
+					    "or IPv6 address (write the address, not a host "
+					    "name)");
+		} else {
+			assert_int_equal(d.nerrors, 1001);
+			assert_string_equal(d.errors[1000], "t.yml: 14000 more errors not "
+					    "shown (at most 1000 are reported)");
+		}
+		config_diag_free(&d);
+	}
+}
+
+/* The config owns struct smtp_settings: one deep copy, one free. */
+static void smtp_copy_is_deep(void **state)
+{
+	struct smtp_settings copy, empty = { 0 };
+	struct config_diag d;
+	struct config *cfg = expect_ok("frequency: 60\nlogging:\n  smtp_server: m\n"
+				       "  sender: a@b\n  recipients: [c@d, e@f]\n"
+				       "  smtp_port: 465\n  username: u\n"
+				       "  password_env: EPMON_TEST_PW\n" SITE, &d);
+
+	assert_int_equal(config_smtp_copy(&copy, &cfg->logging), 0);
+	assert_ptr_not_equal(copy.smtp_server, cfg->logging.smtp_server);
+	assert_ptr_not_equal(copy.recipients, cfg->logging.recipients);
+	config_free(cfg);       /* the copy lives on */
+	config_diag_free(&d);
+	assert_string_equal(copy.smtp_server, "m");
+	assert_string_equal(copy.username, "u");
+	assert_string_equal(copy.password_env, "EPMON_TEST_PW");
+	assert_null(copy.password_file);
+	assert_int_equal(copy.nrecipients, 2);
+	assert_string_equal(copy.recipients[1], "e@f");
+	assert_int_equal(copy.smtp_port, 465);
+	assert_int_equal(copy.security, SMTP_SECURITY_TLS);
+	assert_true(copy.retry_max_s == 1800);
+	config_smtp_free(&copy);
+	assert_null(copy.smtp_server);
+	assert_int_equal(copy.nrecipients, 0);
+
+	assert_int_equal(config_smtp_copy(&copy, &empty), 0);
+	assert_null(copy.smtp_server);
+	assert_null(copy.recipients);
+	config_smtp_free(&copy);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1361,6 +1891,16 @@ int main(void)
 		cmocka_unit_test(http_keys),
 		cmocka_unit_test(http_bad_values),
 		cmocka_unit_test(http_listen_parse),
+		cmocka_unit_test(values_have_ranges),
+		cmocka_unit_test(bomb_file_too_large),
+		cmocka_unit_test(bomb_deep_nesting),
+		cmocka_unit_test(bomb_aliases),
+		cmocka_unit_test(bomb_huge_scalar),
+		cmocka_unit_test(bomb_many_sites),
+		cmocka_unit_test(bomb_nul_byte),
+		cmocka_unit_test(bomb_regex),
+		cmocka_unit_test(bomb_error_flood),
+		cmocka_unit_test(smtp_copy_is_deep),
 	};
 
 	setenv("EPMON_TEST_PW", "x", 1); /* password_env warns when unset */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* One cycle: loopback sites pinged for real, results through the sinks, the report and its table. */
+/* One cycle: loopback sites pinged for real, results to the sinks, the report and its table. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,12 +18,14 @@
 #include "util/log.h"
 #include "vpn/nl_config.h"
 
-/* s1 pings longest, so with three workers it is rarely the first to end;
- * s4 has no route in the test's namespace (nothing is sent anywhere). */
+/* s1 pings longest (at least 0.2 s: its requests are 0.05 s apart), so
+ * with three workers it is rarely the first to end; s4 has no route in the
+ * test's namespace (its send fails at once, nothing leaves). The timeout
+ * only counts for a lost reply: long, as the machine may be busy. */
 static const char config_text[] =
 	"frequency: 60\n"
 	"concurrency: 3\n"
-	"ping: {count: 2, interval: 0.05, timeout: 2}\n"
+	"ping: {count: 2, interval: 0.05, timeout: 5}\n"
 	"sites:\n"
 	"  - name: s1\n"
 	"    external_ip: 127.0.0.1\n"
@@ -156,6 +158,27 @@ static void every_site_once_in_config_order(void **state)
 	assert_ptr_equal(tr.delivered, &rep);
 	cycle_report_free(&rep);
 	assert_null(rep.results);
+}
+
+/* With heartbeat_every_s, the heartbeat goes on while site tests run in
+ * worker threads (none has outlived its worst case here). With a single
+ * worker the sites run in the calling thread and there is none between
+ * the heartbeats before each test (contrib/systemd/epmon.service). */
+static void heartbeat_while_sites_run(void **state)
+{
+	const char *const only[] = { "s1", "s2" };
+	struct site_env env;
+	struct cycle_report rep;
+
+	reset(&env);
+	env.heartbeat_every_s = 0.01;
+	cycle_run(cfg, only, 2, &env, sinks, 3, &rep);
+	assert_int_equal(rep.nresults, 2);
+	assert_int_equal(rep.nfailed, 0);
+	/* one before each test, more while s1's 0.2 s of pings ran */
+	assert_true(tr.heartbeats > 2);
+	assert_int_equal(tr.heartbeat_late, 0);
+	cycle_report_free(&rep);
 }
 
 static void only_selects_sites(void **state)
@@ -309,6 +332,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_site_once_in_config_order),
+		cmocka_unit_test(heartbeat_while_sites_run),
 		cmocka_unit_test(only_selects_sites),
 		cmocka_unit_test(stop_already_set_aborts),
 		cmocka_unit_test(quiet_sites_say_why),

@@ -83,6 +83,16 @@ static void test_stats_single_reply(void **state)
 	assert_true(fabs(s.avg_ms - 0.123) < 1e-12);
 }
 
+static void test_median(void **state)
+{
+	double odd[] = { 25.0, 0.4, 0.3, 0.5, 0.2 }, even[] = { 4.0, 1.0, 3.0, 2.0 };
+
+	/* a cold first packet moves the average, not the median */
+	assert_true(fabs(rtt_median(odd, 5) - 0.4) < 1e-12);
+	assert_true(fabs(rtt_median(even, 4) - 2.5) < 1e-12);
+	assert_true(rtt_median(NULL, 0) == 0.0);
+}
+
 static void test_error_text(void **state)
 {
 	char buf[80];
@@ -305,6 +315,8 @@ static void test_loopback_v4_v6_together(void **state)
 		assert_true(t[i].stats.avg_ms > 0 && t[i].stats.avg_ms < 1.0);
 		assert_true(t[i].stats.min_ms <= t[i].stats.avg_ms);
 		assert_true(t[i].stats.avg_ms <= t[i].stats.max_ms);
+		assert_true(t[i].stats.min_ms <= t[i].stats.median_ms);
+		assert_true(t[i].stats.median_ms <= t[i].stats.max_ms);
 		assert_string_equal(t[i].error, "");
 	}
 	/* concurrent: 2 intervals and the last reply, not 2 x that */
@@ -360,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_stats_realistic_rtts),
 		cmocka_unit_test(test_stats_no_reply),
 		cmocka_unit_test(test_stats_single_reply),
+		cmocka_unit_test(test_median),
 		cmocka_unit_test(test_error_text),
 		cmocka_unit_test(test_decode_v4_reply),
 		cmocka_unit_test(test_decode_v4_error),

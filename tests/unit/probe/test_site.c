@@ -30,7 +30,8 @@ static struct site loopback_site(const char *name, const char *external, const c
 	s.name = (char *)name;
 	s.external_ip = (char *)external;
 	s.internal_ip = (char *)internal;
-	s.ping = (struct ping_settings){ .count = 3, .interval_s = 0.05, .timeout_s = 2 };
+	/* the timeout only counts for a lost reply: long, the machine may be busy */
+	s.ping = (struct ping_settings){ .count = 3, .interval_s = 0.05, .timeout_s = 5 };
 	return s;
 }
 

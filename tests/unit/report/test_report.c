@@ -126,6 +126,9 @@ static struct csv_record row(const char *site, time_t ts, int ok, enum site_step
 	r.external_rtt_ms = ext_ms;
 	r.internal_rtt_ms = int_ms;
 	r.external_loss_pct = r.internal_loss_pct = r.teardown_ms = NAN;
+	r.internal_first_ms = NAN;     /* as csv_scan gives a row without them */
+	for (int p = 0; p < VPN_PHASES; p++)
+		r.login_phase_ms[p] = NAN;
 	return r;
 }
 
@@ -307,8 +310,8 @@ static void test_print(void **state)
 
 	text = print_to_string(r, REPORT_CSV);
 	assert_non_null(strstr(text, "\n\"gw\"\"1\",3,1,66.667,0,1,0,0,0,1,1000.0,1234.6,1234.6,"
-				     "12.000,12.346,24.000,25.000\n"));
-	assert_non_null(strstr(text, "\nlyon,1,1,0.000,1,0,0,0,0,1,,,,,,,\n"));
+				     "12.000,12.346,24.000,25.000,,,,,,,,,,\n"));
+	assert_non_null(strstr(text, "\nlyon,1,1,0.000,1,0,0,0,0,1,,,,,,,,,,,,,,,,,\n"));
 	assert_non_null(strstr(text, "\n\"gw\"\"1\",1970-01-01T00:05:00+00:00,"
 				     "1970-01-01T00:10:00+00:00,300,1,vpn_login,no\n"));
 	assert_non_null(strstr(text, "\nlyon,1970-01-01T00:00:00+00:00,1970-01-01T00:00:00+00:00,"
@@ -324,6 +327,67 @@ static void test_print(void **state)
 	assert_non_null(strstr(text, "\"damaged_lines\": 2"));
 	assert_non_null(strstr(text, "\"open\": true"));
 	free(text);
+	/* no phase in these rows (files of an older epmon): no phase table */
+	text = print_to_string(r, REPORT_TEXT);
+	assert_null(strstr(text, "CONNECT_P50"));
+	free(text);
+	report_free(r);
+}
+
+/* Where the login time goes: p50/p95 of each phase over the logins that
+ * succeeded (a failed login's phases are not a login's), and of the first
+ * echo through the new tunnel, in the three formats. */
+static void test_phases(void **state)
+{
+	struct report *r = report_new(0, 100000, NULL, 0);
+	const struct report_site *s;
+	char *text;
+
+	setenv("TZ", "UTC", 1);
+	assert_non_null(r);
+	for (int i = 0; i < 20; i++) {
+		struct csv_record rec = row("gw", i * 300, 1, STEP_NONE, 100 + i, 1, 2);
+		rec.login_phase_ms[VPN_PHASE_CONNECT] = 10 + i;         /* 10..29 */
+		rec.login_phase_ms[VPN_PHASE_TLS] = 20;
+		rec.login_phase_ms[VPN_PHASE_AUTH] = i < 19 ? 50 : 4000;   /* one slow */
+		rec.internal_first_ms = 25 + i;                         /* 25..44 */
+		add(r, rec);
+	}
+	{
+		struct csv_record rec = row("gw", 7000, 0, STEP_VPN_LOGIN, NAN, 1, NAN);
+		rec.login_phase_ms[VPN_PHASE_CONNECT] = 5000;   /* of a failed login */
+		add(r, rec);
+	}
+	report_finish(r);
+	s = &r->sites[0];
+	assert_int_equal(s->phase[VPN_PHASE_CONNECT].n, 20);
+	assert_true(s->phase[VPN_PHASE_CONNECT].p50 == 19);
+	assert_true(s->phase[VPN_PHASE_CONNECT].p95 == 28);
+	assert_true(s->phase[VPN_PHASE_AUTH].p50 == 50);
+	assert_true(s->phase[VPN_PHASE_AUTH].p95 == 50);   /* 1 in 20 is the 100th */
+	assert_int_equal(s->phase[VPN_PHASE_TUNNEL].n, 0);
+	assert_true(isnan(s->phase[VPN_PHASE_TUNNEL].p50));
+	assert_int_equal(s->internal_first.n, 20);
+	assert_true(s->internal_first.p50 == 34);
+
+	text = print_to_string(r, REPORT_TEXT);
+	assert_non_null(strstr(text, "CONNECT_P50 CONNECT_P95     TLS_P50     TLS_P95"));
+	assert_non_null(strstr(text, "\ngw          19.0        28.0        20.0        20.0"
+				     "        50.0        50.0           -           -     34.000     43.000\n"));
+	free(text);
+	text = print_to_string(r, REPORT_CSV);
+	assert_non_null(strstr(text, ",login_connect_p50_ms,login_connect_p95_ms,"));
+	assert_non_null(strstr(text, ",19.0,28.0,20.0,20.0,50.0,50.0,,,34.000,43.000\n"));
+	free(text);
+	text = print_to_string(r, REPORT_JSON);
+	assert_non_null(strstr(text, "\"internal_first_ms\": {\"count\": 20, \"p50\": 34.000, "
+				     "\"p95\": 43.000}"));
+	assert_non_null(strstr(text, "\"login_phases_ms\": {\"connect\": {\"count\": 20, "
+				     "\"p50\": 19.0, \"p95\": 28.0}, \"tls\": {\"count\": 20, "
+				     "\"p50\": 20.0, \"p95\": 20.0}, \"auth\": {\"count\": 20, "
+				     "\"p50\": 50.0, \"p95\": 50.0}, \"tunnel\": {\"count\": 0, "
+				     "\"p50\": null, \"p95\": null}}"));
+	free(text);
 	report_free(r);
 }
 
@@ -338,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_many_sites),
 		cmocka_unit_test(test_print),
+		cmocka_unit_test(test_phases),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

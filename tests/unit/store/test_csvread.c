@@ -113,6 +113,28 @@ static void test_round_trip_ok(void **state)
 	assert_string_equal(rec.detail, "warning: slow");
 }
 
+static void test_round_trip_phases(void **state)
+{
+	struct site_result res;
+	struct csv_record rec;
+
+	set_tz("UTC");
+	res = ok_result("p", utc(2026, 1, 2, 3, 4, 5), 0);
+	res.internal_first_replied = 1;
+	res.internal_first_ms = 25.1234;
+	res.login_phases = 1u << VPN_PHASE_CONNECT | 1u << VPN_PHASE_AUTH;
+	res.login_phase_ms[VPN_PHASE_CONNECT] = 12.34;
+	res.login_phase_ms[VPN_PHASE_TLS] = 77;
+	res.login_phase_ms[VPN_PHASE_AUTH] = 4200.06;
+	round_trip(&res, &rec);
+	assert_num(rec.internal_first_ms, 25.123);
+	assert_num(rec.login_phase_ms[VPN_PHASE_CONNECT], 12.3);
+	assert_num(rec.login_phase_ms[VPN_PHASE_TLS], NAN);
+	assert_num(rec.login_phase_ms[VPN_PHASE_AUTH], 4200.1);
+	assert_num(rec.login_phase_ms[VPN_PHASE_TUNNEL], NAN);
+	assert_num(rec.login_ms, 1234.6);
+}
+
 static void test_round_trip_failures(void **state)
 {
 	struct site_result res;
@@ -525,6 +547,122 @@ static void test_scan_errors(void **state)
 	free(s);
 }
 
+/* Every record of a scan, whole. */
+struct records {
+	struct csv_record rec[16];
+	int n;
+};
+
+static int keep_record(const struct csv_record *rec, void *arg)
+{
+	struct records *r = arg;
+
+	assert_true(r->n < 16);
+	r->rec[r->n++] = *rec;
+	return 0;
+}
+
+static void no_bad(const char *path, unsigned long line, const char *why, void *arg)
+{
+	fail_msg("%s:%lu: %s", path, line, why);
+}
+
+#define H_NEW "timestamp,site,result,failed_step,external_rtt_ms,external_loss_pct," \
+	      "login_ms,internal_rtt_ms,internal_loss_pct,teardown_ms,detail," \
+	      "internal_first_ms,login_connect_ms,login_tls_ms,login_auth_ms,login_tunnel_ms\n"
+
+/* A file of an epmon before the login phases (11 columns) reads as before,
+ * the new figures NAN; a day's file begun by it and continued by a newer
+ * epmon (16 fields under the old header) reads both; a header goes by
+ * names, in any order, unknown columns skipped. */
+static void test_scan_old_and_new_layouts(void **state)
+{
+	struct records *r = calloc(1, sizeof(*r));
+	char *dir = strdup("/tmp/epmon-csvread.XXXXXX");
+	const struct csv_record *c;
+
+	set_tz("UTC");
+	assert_non_null(r);
+	assert_non_null(mkdtemp(dir));
+	assert_string_equal(H_NEW, results_header);
+	write_file(dir, "results-2026-02-01.csv", H
+		   "2026-02-01T00:00:00.000+00:00,old,OK,,1.5,0.0,812.4,3.25,0.0,40.0,\"\"\n"
+		   "2026-02-01T00:05:00.000+00:00,new,OK,,1.5,0.0,812.4,3.25,0.0,40.0,\"\","
+		   "24.125,5.0,300.2,480.1,27.1\n"
+		   "2026-02-01T00:10:00.000+00:00,new,FAIL,vpn_login,1.5,0.0,,,,40.0,"
+		   "\"failed in auth after 4.2 s: bad credentials\",,5.0,300.2,,\n");
+	write_file(dir, "results-2026-02-02.csv",
+		   "site,teardown_ms,login_tls_ms,probe_name,timestamp,result\n"
+		   "moved,9.5,7.25,p1,2026-02-02T00:00:00.000+00:00,OK\n");
+	assert_int_equal(csv_scan(dir, utc(2026, 2, 1, 0, 0, 0), utc(2026, 2, 2, 23, 0, 0),
+				  keep_record, no_bad, r), 0);
+	assert_int_equal(r->n, 4);
+
+	c = &r->rec[0];     /* the old layout */
+	assert_string_equal(c->site, "old");
+	assert_num(c->login_ms, 812.4);
+	assert_num(c->internal_rtt_ms, 3.25);
+	assert_num(c->teardown_ms, 40.0);
+	assert_true(isnan(c->internal_first_ms));
+	for (int p = 0; p < VPN_PHASES; p++)
+		assert_true(isnan(c->login_phase_ms[p]));
+
+	c = &r->rec[1];     /* the new layout under the old header */
+	assert_string_equal(c->site, "new");
+	assert_num(c->login_ms, 812.4);
+	assert_num(c->internal_first_ms, 24.125);
+	assert_num(c->login_phase_ms[VPN_PHASE_CONNECT], 5.0);
+	assert_num(c->login_phase_ms[VPN_PHASE_TLS], 300.2);
+	assert_num(c->login_phase_ms[VPN_PHASE_AUTH], 480.1);
+	assert_num(c->login_phase_ms[VPN_PHASE_TUNNEL], 27.1);
+
+	c = &r->rec[2];     /* a failed login keeps the phases it got through */
+	assert_int_equal(c->failed_step, STEP_VPN_LOGIN);
+	assert_true(isnan(c->login_ms));
+	assert_num(c->login_phase_ms[VPN_PHASE_TLS], 300.2);
+	assert_true(isnan(c->login_phase_ms[VPN_PHASE_AUTH]));
+	assert_string_equal(c->detail, "failed in auth after 4.2 s: bad credentials");
+
+	c = &r->rec[3];     /* by name: reordered, an unknown column, some missing */
+	assert_string_equal(c->site, "moved");
+	assert_int_equal(c->ts, utc(2026, 2, 2, 0, 0, 0));
+	assert_int_equal(c->ok, 1);
+	assert_num(c->teardown_ms, 9.5);
+	assert_num(c->login_phase_ms[VPN_PHASE_TLS], 7.25);
+	assert_true(isnan(c->login_ms));
+	assert_string_equal(c->detail, "");
+
+	/* a row that fits neither its header nor a layout epmon writes */
+	write_file(dir, "results-2026-02-03.csv", H_NEW
+		   "2026-02-03T00:00:00.000+00:00,x,OK,,1.5,0.0,812.4,3.25,0.0,40.0,\"\",1\n");
+	{
+		struct seen *s = calloc(1, sizeof(*s));
+		assert_int_equal(csv_scan(dir, utc(2026, 2, 3, 0, 0, 0), utc(2026, 2, 3, 23, 0, 0),
+					  on_row, on_bad, s), 0);
+		assert_int_equal(s->nrows, 0);
+		assert_int_equal(s->nbad, 1);
+		assert_string_equal(s->bad[0], "results-2026-02-03.csv:2: too few fields");
+		free(s);
+	}
+	/* a header without a site column is said so; its rows go by their count */
+	write_file(dir, "results-2026-02-04.csv", "timestamp,result,detail\n"
+		   "2026-02-04T00:00:00.000+00:00,y,OK,,1.5,0.0,812.4,3.25,0.0,40.0,\"\"\n");
+	{
+		struct seen *s = calloc(1, sizeof(*s));
+		assert_int_equal(csv_scan(dir, utc(2026, 2, 4, 0, 0, 0), utc(2026, 2, 4, 23, 0, 0),
+					  on_row, on_bad, s), 0);
+		assert_int_equal(s->nrows, 1);
+		assert_string_equal(s->rows[0], "y 1770163200");
+		assert_int_equal(s->nbad, 1);
+		assert_string_equal(s->bad[0], "results-2026-02-04.csv:1: header without timestamp, "
+				    "site and result (rows read by their field count)");
+		free(s);
+	}
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+	free(r);
+}
+
 /* Rows written by results_write() come back in order. */
 static void test_scan_written(void **state)
 {
@@ -560,6 +698,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_ok),
+		cmocka_unit_test(test_round_trip_phases),
 		cmocka_unit_test(test_round_trip_failures),
 		cmocka_unit_test(test_round_trip_quoting),
 		cmocka_unit_test(test_round_trip_random),
@@ -570,6 +709,7 @@ int main(void)
 		cmocka_unit_test(test_scan_days),
 		cmocka_unit_test(test_scan_errors),
 		cmocka_unit_test(test_scan_written),
+		cmocka_unit_test(test_scan_old_and_new_layouts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

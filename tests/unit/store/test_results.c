@@ -23,7 +23,7 @@
 
 #include "store/results.h"
 
-#define NFIELDS 11
+#define NFIELDS 16
 
 /* ---- helpers ---- */
 
@@ -238,7 +238,9 @@ static void test_header(void **state)
 {
 	assert_string_equal(results_header,
 			    "timestamp,site,result,failed_step,external_rtt_ms,external_loss_pct,"
-			    "login_ms,internal_rtt_ms,internal_loss_pct,teardown_ms,detail\n");
+			    "login_ms,internal_rtt_ms,internal_loss_pct,teardown_ms,detail,"
+			    "internal_first_ms,login_connect_ms,login_tls_ms,login_auth_ms,"
+			    "login_tunnel_ms\n");
 }
 
 static void test_format_ok_row(void **state)
@@ -251,7 +253,7 @@ static void test_format_ok_row(void **state)
 	res = ok_result("paris-gw", utc(2026, 11, 25, 15, 38, 12), 345999999);
 	n = results_format_row(&res, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-11-25T16:38:12.345+01:00,paris-gw,OK,,12.346,0.0,"
-			    "1234.6,25.000,0.0,321.0,\"\"\n");
+			    "1234.6,25.000,0.0,321.0,\"\",,,,,\n");
 	assert_int_equal(n, (int)strlen(buf));
 
 	assert_int_equal(csv_split(buf, f, NFIELDS + 1), NFIELDS);
@@ -290,7 +292,7 @@ static void test_format_failed_external(void **state)
 	strcpy(res.detail, "no reply from 192.0.2.1 in 2 s");
 	results_format_row(&res, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-07-01T12:00:00.007+02:00,lyon,FAIL,external_ping,"
-			    ",100.0,,,,,\"no reply from 192.0.2.1 in 2 s\"\n");
+			    ",100.0,,,,,\"no reply from 192.0.2.1 in 2 s\",,,,,\n");
 }
 
 static void test_format_internal_no_reply(void **state)
@@ -308,7 +310,7 @@ static void test_format_internal_no_reply(void **state)
 					    .avg_ms = 99.0 };
 	results_format_row(&res, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-01-02T03:04:05.000+00:00,nice,FAIL,internal_ping,"
-			    "0.000,25.0,1234.6,,100.0,321.0,\"\"\n");
+			    "0.000,25.0,1234.6,,100.0,321.0,\"\",,,,,\n");
 
 	/* login failed: later steps not run, teardown ran */
 	res.failed_step = STEP_VPN_LOGIN;
@@ -317,7 +319,7 @@ static void test_format_internal_no_reply(void **state)
 	strcpy(res.detail, "login timed out");
 	results_format_row(&res, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-01-02T03:04:05.000+00:00,nice,FAIL,vpn_login,"
-			    "0.000,25.0,30000.0,,,321.0,\"login timed out\"\n");
+			    "0.000,25.0,30000.0,,,321.0,\"login timed out\",,,,,\n");
 }
 
 static void test_format_quoting(void **state)
@@ -330,7 +332,7 @@ static void test_format_quoting(void **state)
 	strcpy(res.detail, "x, \"y\"\nz\r\nend");
 	results_format_row(&res, buf, sizeof(buf));
 	assert_non_null(strstr(buf, ",\"a,b\",OK,"));
-	assert_non_null(strstr(buf, ",\"x, \"\"y\"\" z  end\"\n"));
+	assert_non_null(strstr(buf, ",\"x, \"\"y\"\" z  end\",,,,,\n"));
 	assert_ptr_equal(strchr(buf, '\n'), buf + strlen(buf) - 1); /* one line */
 	assert_int_equal(csv_split(buf, f, NFIELDS + 1), NFIELDS);
 	assert_string_equal(f[1], "a,b");
@@ -362,7 +364,43 @@ static void test_format_odd_numbers(void **state)
 	res.internal.avg_ms = 1e300;
 	res.teardown_ms = 0.05;
 	results_format_row(&res, buf, sizeof(buf));
-	assert_string_equal(buf, "1970-01-01T00:00:00.000+00:00,s,OK,,,0.0,,,0.0,0.1,\"\"\n");
+	assert_string_equal(buf, "1970-01-01T00:00:00.000+00:00,s,OK,,,0.0,,,0.0,0.1,\"\",,,,,\n");
+}
+
+/* The columns after detail: the first echo through the tunnel (3 decimals)
+ * and the login phases (0.1 ms), each empty when unknown. */
+static void test_format_phases_and_first_echo(void **state)
+{
+	struct site_result res;
+	char buf[RESULTS_ROW_MAX], f[NFIELDS + 1][1100];
+
+	set_tz("UTC");
+	res = ok_result("s", 0, 0);
+	res.internal_first_replied = 1;
+	res.internal_first_ms = 24.56789;
+	res.login_phases = 1u << VPN_PHASE_CONNECT | 1u << VPN_PHASE_TLS | 1u << VPN_PHASE_TUNNEL;
+	res.login_phase_ms[VPN_PHASE_CONNECT] = 8.04;
+	res.login_phase_ms[VPN_PHASE_TLS] = 15.76;
+	res.login_phase_ms[VPN_PHASE_AUTH] = 99.0;     /* not known: not written */
+	res.login_phase_ms[VPN_PHASE_TUNNEL] = 3.36;
+	results_format_row(&res, buf, sizeof(buf));
+	assert_string_equal(buf, "1970-01-01T00:00:00.000+00:00,s,OK,,12.346,0.0,1234.6,"
+			    "25.000,0.0,321.0,\"\",24.568,8.0,15.8,,3.4\n");
+	assert_int_equal(csv_split(buf, f, NFIELDS + 1), NFIELDS);
+	assert_string_equal(f[11], "24.568");
+	assert_string_equal(f[15], "3.4");
+
+	/* a login that failed in auth keeps the phases it got through; no echo */
+	res.ok = 0;
+	res.failed_step = STEP_VPN_LOGIN;
+	res.login_ran = 0;
+	res.internal_ran = 0;
+	res.internal_first_replied = 0;
+	res.login_phases = 1u << VPN_PHASE_CONNECT | 1u << VPN_PHASE_TLS;
+	strcpy(res.detail, "failed in auth after 41 ms: bad credentials");
+	results_format_row(&res, buf, sizeof(buf));
+	assert_string_equal(buf, "1970-01-01T00:00:00.000+00:00,s,FAIL,vpn_login,12.346,0.0,,"
+			    ",,321.0,\"failed in auth after 41 ms: bad credentials\",,8.0,15.8,,\n");
 }
 
 static void test_format_buffer_size(void **state)
@@ -859,6 +897,7 @@ int main(void)
 		cmocka_unit_test(test_format_internal_no_reply),
 		cmocka_unit_test(test_format_quoting),
 		cmocka_unit_test(test_format_odd_numbers),
+		cmocka_unit_test(test_format_phases_and_first_echo),
 		cmocka_unit_test(test_format_buffer_size),
 		cmocka_unit_test(test_timestamp_offsets),
 		cmocka_unit_test(test_file_path),

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* sd_notify without libsystemd: real datagrams to a socket bound in a temp dir and an abstract one. */
+/* sd_notify without libsystemd: real datagrams to a socket in a temp dir and an abstract one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "vpn/phases.h"
 #include "web/metrics.h"
 #include "web/monitor.h"
 
@@ -100,7 +101,7 @@ static struct monitor *fed_monitor(struct config *cfg)
 		.min_ms = 10, .avg_ms = 12, .max_ms = 16, .mdev_ms = 2.5 };
 	res[0].internal_ran = 1;
 	res[0].internal = (struct ping_stats){ .sent = 4, .received = 4, .min_ms = 1,
-		.avg_ms = 2, .max_ms = 3, .mdev_ms = 0.5 };
+		.avg_ms = 2, .max_ms = 3, .mdev_ms = 0.5, .median_ms = 1.75 };
 	snprintf(res[1].site, sizeof(res[1].site), "lyon");
 	res[1].started.tv_sec = T0 + 3;
 	res[1].ok = 0;
@@ -110,6 +111,14 @@ static struct monitor *fed_monitor(struct config *cfg)
 		.min_ms = 29, .max_ms = 31, .mdev_ms = 1 };
 	res[1].login_ran = 1;
 	res[1].login_ms = 2500;
+	/* a client that shows connect, tls and auth: the four phases */
+	res[1].login_phases = 0xf;
+	res[1].login_phase_ms[VPN_PHASE_CONNECT] = 20;
+	res[1].login_phase_ms[VPN_PHASE_TLS] = 80;
+	res[1].login_phase_ms[VPN_PHASE_AUTH] = 2300;
+	res[1].login_phase_ms[VPN_PHASE_TUNNEL] = 100;
+	res[1].internal_first_replied = 1;
+	res[1].internal_first_ms = 25;
 	res[1].internal_ran = 1;
 	res[1].internal = (struct ping_stats){ .sent = 4, .received = 0, .loss_pct = 100 };
 	res[1].teardown_ran = 1;
@@ -152,7 +161,17 @@ static void every_metric(void **state)
 	has_line(t, "epmon_ping_rtt_seconds{probe=\"p1\",site=\"paris\",target=\"external\",stat=\"max\"} 0.016");
 	has_line(t, "epmon_ping_rtt_seconds{probe=\"p1\",site=\"paris\",target=\"external\",stat=\"mdev\"} 0.0025");
 	has_line(t, "epmon_ping_rtt_seconds{probe=\"p1\",site=\"paris\",target=\"internal\",stat=\"avg\"} 0.002");
+	has_line(t, "epmon_ping_rtt_seconds{probe=\"p1\",site=\"paris\",target=\"internal\",stat=\"median\"} 0.00175");
 	lacks(t, "epmon_ping_rtt_seconds{probe=\"p1\",site=\"lyon\",target=\"internal\"");
+	/* where the login went, and the first echo through the new tunnel */
+	has_line(t, "# TYPE epmon_login_phase_seconds gauge");
+	has_line(t, "epmon_login_phase_seconds{probe=\"p1\",site=\"lyon\",phase=\"connect\"} 0.02");
+	has_line(t, "epmon_login_phase_seconds{probe=\"p1\",site=\"lyon\",phase=\"tls\"} 0.08");
+	has_line(t, "epmon_login_phase_seconds{probe=\"p1\",site=\"lyon\",phase=\"auth\"} 2.3");
+	has_line(t, "epmon_login_phase_seconds{probe=\"p1\",site=\"lyon\",phase=\"tunnel\"} 0.1");
+	lacks(t, "epmon_login_phase_seconds{probe=\"p1\",site=\"paris\"");
+	has_line(t, "epmon_internal_first_rtt_seconds{probe=\"p1\",site=\"lyon\"} 0.025");
+	lacks(t, "epmon_internal_first_rtt_seconds{probe=\"p1\",site=\"paris\"");
 	has_line(t, "epmon_consecutive_failures{probe=\"p1\",site=\"paris\"} 0");
 	has_line(t, "epmon_consecutive_failures{probe=\"p1\",site=\"lyon\"} 1");
 	has_line(t, "epmon_consecutive_failures{probe=\"p1\",site=\"idle\"} 0");
@@ -215,7 +234,7 @@ static void families_grouped(void **state)
 		samples++;
 	}
 	print_message("%zu families, %zu samples\n", nseen, samples);
-	assert_int_equal(nseen, 21);
+	assert_int_equal(nseen, 23);
 	assert_true(samples > 50);
 	free(t);
 	monitor_free(m);

@@ -326,6 +326,11 @@ static void history_from_csv(void **state)
 		r = result("lyon", k != 5, now - k * 1800, 2500);
 		if (k == 5)
 			r.failed_step = STEP_INTERNAL_PING;
+		r.login_phases = 1u << VPN_PHASE_CONNECT | 1u << VPN_PHASE_TUNNEL;
+		r.login_phase_ms[VPN_PHASE_CONNECT] = 400;
+		r.login_phase_ms[VPN_PHASE_TUNNEL] = 100;
+		r.internal_first_replied = 1;
+		r.internal_first_ms = 31.25;
 		assert_int_equal(results_write(csv, &r), 0);
 	}
 	r = result("gone", 1, now - 600, 0);        /* no longer in the config */
@@ -360,6 +365,20 @@ static void history_from_csv(void **state)
 	assert_true(fabs(c->sites[1].last.login_ms - 2500) < 0.05);
 	assert_true(fabs(c->sites[1].last.external.avg_ms - 12.5) < 0.001);
 	assert_int_equal(c->sites[1].login_count, 0);   /* counters: since start */
+	/* the phases and the first echo come back from the CSV, for the page's bars */
+	assert_int_equal(c->sites[1].last.login_phases, 1u << VPN_PHASE_CONNECT | 1u << VPN_PHASE_TUNNEL);
+	assert_true(fabs(c->sites[1].last.login_phase_ms[VPN_PHASE_CONNECT] - 400) < 0.05);
+	assert_true(fabs(c->sites[1].last.login_phase_ms[VPN_PHASE_TUNNEL] - 100) < 0.05);
+	assert_true(c->sites[1].last.internal_first_replied);
+	assert_true(fabs(c->sites[1].last.internal_first_ms - 31.25) < 0.001);
+	{
+		const struct monitor_slot *slot =
+			monitor_slot_at(&c->sites[1], (long)((now - 1800) / MONITOR_SLOT_S));
+		assert_non_null(slot);
+		assert_int_equal(slot->phases_n, 1);
+		assert_true(fabs(slot->phase_ms[VPN_PHASE_CONNECT] - 400) < 0.05);
+		assert_true(slot->phase_ms[VPN_PHASE_AUTH] == 0);
+	}
 	/* the oldest row is exactly 24 h old: out of (now - 24 h, now] */
 	assert_true(fabs(monitor_availability(&c->sites[1], now, MONITOR_DAY_S) -
 			 46.0 / 47) < 1e-9);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "vpn/phases.h"
 #include "web/monitor.h"
 #include "util/json.h"
 #include "web/status_json.h"
@@ -52,9 +53,18 @@ static struct site_result result(const char *site, int ok, time_t at)
 	r.failed_step = ok ? STEP_NONE : STEP_VPN_LOGIN;
 	r.external_ran = 1;
 	r.external = (struct ping_stats){ .sent = 3, .received = 3, .min_ms = 10,
-		.avg_ms = 11, .max_ms = 12, .mdev_ms = 1 };
+		.avg_ms = 11, .max_ms = 12, .mdev_ms = 1, .median_ms = 10.5 };
 	r.login_ran = !strcmp(site, "lyon");
 	r.login_ms = 2400;
+	if (r.login_ran) {
+		r.login_phases = 0xf;
+		r.login_phase_ms[VPN_PHASE_CONNECT] = 100;
+		r.login_phase_ms[VPN_PHASE_TLS] = 300;
+		r.login_phase_ms[VPN_PHASE_AUTH] = 1800;
+		r.login_phase_ms[VPN_PHASE_TUNNEL] = 200;
+		r.internal_first_replied = ok;
+		r.internal_first_ms = 45.5;
+	}
 	r.internal_ran = ok;
 	r.internal = (struct ping_stats){ .sent = 3, .received = 3, .avg_ms = 21 };
 	r.teardown_ran = r.login_ran;
@@ -205,6 +215,33 @@ static void chart_lines_and_bands(void **state)
 	for (char *p = lyon_int; p < end; p++)
 		subpaths += *p == 'M';
 	assert_int_equal(subpaths, 2);
+	/* lyon's logins as stacked bars of their phases, under the login line
+	 * (panel 0..2.5 s from y 130 up to 38): connect 0-0.1 s, tls to 0.4,
+	 * auth to 2.2, tunnel to 2.4; paris has no login, no bar, no key */
+	assert_true(strstr(t, "class=\"phase ") > lyon);
+	assert_true(strstr(t, "<rect class=\"key connect\"") > lyon);
+	has(lyon, "VPN login and its phases");
+	has(lyon, "<rect class=\"key tunnel\"");
+	{
+		static const char *const bars[] = { "<path class=\"phase connect\"",
+			"<path class=\"phase tls\"", "<path class=\"phase auth\"",
+			"<path class=\"phase tunnel\"" };
+		static const char *const spans[] = { " 130.0V126.3", " 126.3V115.3",
+			" 115.3V49.0", " 49.0V41.7" };
+		for (int k = 0; k < 4; k++) {
+			char *bar = strstr(lyon, bars[k]), *bar_end;
+			assert_non_null(bar);
+			assert_true(bar < idle);
+			bar_end = strstr(bar, "/>");
+			*bar_end = '\0';
+			has(bar, spans[k]);
+			/* one bar per 5-minute login outside the outages, about 140 */
+			assert_true(count(bar, "M") > 100);
+			*bar_end = '/';
+		}
+		/* the line is drawn over the bars */
+		assert_true(strstr(lyon, "<path class=\"login\"") > strstr(lyon, bars[3]));
+	}
 	/* idle: no data */
 	has(idle, "ping RTT: no reply");
 	free(t);
@@ -228,8 +265,13 @@ static void json_values(void **state)
 	has(t, "\"result\":\"fail\",\"failed_step\":\"vpn_login\",\"detail\":"
 	       "\"<script>alert(\\\"x\\\")</script> & bad \\ufffd byte\\u0001\"");
 	has(t, "\"external_ping\":{\"sent\":3,\"received\":3,\"loss_pct\":0,\"min_ms\":10,"
-	       "\"avg_ms\":11,\"max_ms\":12,\"mdev_ms\":1}");
-	has(t, "\"vpn_login\":{\"ms\":2400}");
+	       "\"avg_ms\":11,\"max_ms\":12,\"mdev_ms\":1,\"median_ms\":10.5}");
+	/* paris has no vpn: its internal ping has no first echo */
+	has(t, "\"internal_ping\":{\"sent\":3,\"received\":3,\"loss_pct\":0,\"min_ms\":0,"
+	       "\"avg_ms\":21,\"max_ms\":0,\"mdev_ms\":0,\"median_ms\":0}");
+	has(t, "\"vpn_login\":{\"ms\":2400,\"phases\":{\"connect_ms\":100,\"tls_ms\":300,"
+	       "\"auth_ms\":1800,\"tunnel_ms\":200}}");
+	has(t, "\"vpn_login\":null");
 	has(t, "\"internal_ping\":null");
 	has(t, "\"teardown\":{\"ms\":90}");
 	has(t, "{\"name\":\"idle\",\"state\":\"unknown\",\"up\":null,");
@@ -237,6 +279,19 @@ static void json_values(void **state)
 	has(t, "\"last\":null}");
 	assert_int_equal(t[strlen(t) - 2], '}');
 	free(t);
+	{
+		/* lyon up again: its steady internal ping and the first echo apart */
+		struct site_result r = result("lyon", 1, NOW - 1);
+		struct cycle_report rep = { .results = &r, .nresults = 1, .duration_s = 1 };
+		r.internal = (struct ping_stats){ .sent = 5, .received = 5, .min_ms = 0.4,
+			.avg_ms = 0.5, .max_ms = 0.75, .mdev_ms = 0.125, .median_ms = 0.5 };
+		monitor_after_cycle(m, &rep, 0, NULL, 0);
+		t = render(m, 1);
+		has(t, "\"internal_ping\":{\"sent\":5,\"received\":5,\"loss_pct\":0,"
+		       "\"min_ms\":0.4,\"avg_ms\":0.5,\"max_ms\":0.75,\"mdev_ms\":0.125,"
+		       "\"median_ms\":0.5,\"first_ms\":45.5}");
+		free(t);
+	}
 	monitor_free(m);
 	config_free(cfg);
 }
