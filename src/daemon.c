@@ -201,6 +201,7 @@ int daemon_once(const char *path, const char *const *only, size_t nonly)
 	}
 	env.vpn.state_dir = cfg->state_dir;
 	env.vpn.patterns = pattern_cache_new();
+	vpn_recover(&env.vpn);
 	vpn_remember_resolv(&env.vpn);
 	csv = results_new(cfg->results_dir);
 	sink = results_sink(csv);
@@ -303,6 +304,7 @@ int daemon_run(const char *path)
 	csv = results_new(cfg->results_dir);
 	env.vpn.state_dir = cfg->state_dir;
 	env.vpn.patterns = pattern_cache_new();
+	vpn_recover(&env.vpn);
 	vpn_remember_resolv(&env.vpn);
 	/* Alert state, spool and the mail sender thread (signals stay here). */
 	alerts = notifier_new(cfg);

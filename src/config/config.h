@@ -22,8 +22,9 @@ int config_parse_duration(const char *s, double *out);
 double ping_settings_budget(const struct ping_settings *p);
 
 struct site;
-/* Seconds a whole site test may take at most: two pings, login and teardown
- * at their timeouts, plus 5 s for the rest (stale scan, namespace). */
+/* Seconds a whole site test may take at most: two pings (and the first
+ * echo through the tunnel), login and teardown at their timeouts, plus 5 s
+ * for the rest (stale scan, namespace). */
 double site_worst_case_s(const struct site *s);
 
 enum vpn_client {

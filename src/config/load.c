@@ -33,6 +33,10 @@ double site_worst_case_s(const struct site *s)
 
 	if (s->vpn.client != VPN_NONE)
 		t += s->vpn.login_timeout_s + s->vpn.teardown_timeout_s;
+	/* the first echo through a new tunnel, timed on its own, may go
+	 * unanswered for a whole ping timeout */
+	if (s->vpn.client != VPN_NONE && s->internal_ip)
+		t += s->ping.timeout_s;
 	return t;
 }
 

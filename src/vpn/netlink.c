@@ -205,16 +205,21 @@ static int route_dump_cb(const struct nlmsghdr *nlh, void *data)
 	route_from_msg(nlh, &r);
 	if (r.table != RT_TABLE_MAIN)
 		return MNL_CB_OK;
+	return route_list_add(l, &r) == 0 ? MNL_CB_OK : MNL_CB_ERROR;
+}
+
+int route_list_add(struct route_list *l, const struct route_entry *r)
+{
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 32;
 		struct route_entry *items = realloc(l->items, cap * sizeof(*items));
 		if (!items)
-			return MNL_CB_ERROR;
+			return -1;
 		l->items = items;
 		l->cap = cap;
 	}
-	l->items[l->n++] = r;
-	return MNL_CB_OK;
+	l->items[l->n++] = *r;
+	return 0;
 }
 
 int nl_route_dump(struct route_list *out)
@@ -289,20 +294,28 @@ int nl_ack_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nl_route_delete(const struct route_entry *r)
+/* RTM_DELROUTE, or RTM_NEWROUTE putting back what was there (its scope,
+ * protocol, type and metric as they were). */
+static int route_change(const struct route_entry *r, int add)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtmsg *rm;
 	size_t alen = r->family == AF_INET ? 4 : 16;
 
-	nlh->nlmsg_type = RTM_DELROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
 	rm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rm));
 	rm->rtm_family = r->family;
 	rm->rtm_dst_len = r->dst_len;
 	rm->rtm_table = r->table < 256 ? (unsigned char)r->table : RT_TABLE_UNSPEC;
-	rm->rtm_scope = RT_SCOPE_NOWHERE;
+	rm->rtm_scope = add ? r->scope : RT_SCOPE_NOWHERE;
+	if (add) {
+		rm->rtm_protocol = r->protocol;
+		rm->rtm_type = r->type;
+		if (r->priority)
+			mnl_attr_put_u32(nlh, RTA_PRIORITY, (uint32_t)r->priority);
+	}
 	mnl_attr_put_u32(nlh, RTA_TABLE, r->table);
 	if (r->dst_len)
 		mnl_attr_put(nlh, RTA_DST, alen, r->dst);
@@ -311,6 +324,16 @@ int nl_route_delete(const struct route_entry *r)
 	if (r->has_gateway)
 		mnl_attr_put(nlh, RTA_GATEWAY, alen, r->gateway);
 	return nl_talk(nlh, nl_ack_cb, NULL);
+}
+
+int nl_route_delete(const struct route_entry *r)
+{
+	return route_change(r, 0);
+}
+
+int nl_route_restore(const struct route_entry *r)
+{
+	return route_change(r, 1);
 }
 
 int nl_link_delete(const char *ifname)

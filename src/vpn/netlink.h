@@ -41,6 +41,10 @@ int route_list_has(const struct route_list *l, const struct route_entry *r);
 /* Human text for a route: "10.10.1.0/24 dev epmon0". */
 void route_format(const struct route_entry *r, char *buf, size_t len);
 int nl_route_delete(const struct route_entry *r);
+/* Puts back a route as nl_route_dump saw it (0, or -1 with errno). */
+int nl_route_restore(const struct route_entry *r);
+/* Appends a copy of r: 0, or -1 when out of memory. */
+int route_list_add(struct route_list *l, const struct route_entry *r);
 
 int nl_link_delete(const char *ifname);
 

@@ -21,6 +21,7 @@
 #include "util/clock.h"
 #include "vpn/ipsec.h"
 #include "vpn/isolation.h"
+#include "vpn/journal.h"
 #include "vpn/netlink.h"
 #include "vpn/proc.h"
 #include "vpn/profiles.h"
@@ -60,6 +61,7 @@ struct vpn_tunnel {
 	char ipsec_env[300];            /* ipsec: STRONGSWAN_CONF=... */
 	int ipsec_up;                   /* ipsec: initiate succeeded */
 	double handshake_at;            /* wireguard: monotonic_s() it was seen done; 0 */
+	int journal;                    /* mode none: a journal is on disk (journal.h) */
 };
 
 #define DEFAULT_RESOLV "/etc/resolv.conf"
@@ -109,6 +111,22 @@ static void prepare_resolv(const struct site *site, const struct vpn_env *env,
 	}
 	resolv_copy_free(&now);
 	resolv_copy_free(&good);
+}
+
+static const char *state_dir(const struct vpn_env *env)
+{
+	return env->state_dir ? env->state_dir : EPMON_STATE_DIR;
+}
+
+void vpn_recover(const struct vpn_env *env)
+{
+	int n;
+
+	if (env->isolation)
+		return;     /* the site namespaces of a crash go away whole */
+	n = journal_recover(state_dir(env));
+	if (n > 0)
+		log_warn(NULL, "%d leftover(s) of clients of an earlier epmon repaired", n);
 }
 
 void vpn_remember_resolv(const struct vpn_env *env)
@@ -206,6 +224,7 @@ static struct vpn_tunnel *tunnel_new(const struct site *site, const struct vpn_e
 	if (!env->isolation) {
 		nl_route_dump(&t->routes_before);
 		resolv_read(resolv_path(env), &t->resolv_before);
+		t->journal = journal_begin(state_dir(env), site->name, &t->routes_before) == 0;
 	}
 	return t;
 }
@@ -681,6 +700,8 @@ int vpn_up(const struct site *site, const struct vpn_env *env,
 	}
 	note_at = strnlen(out->detail, out->detail_size);
 	log_debug(site->name, "client started, pid %d", (int)session_pid(t->session));
+	if (t->journal)
+		journal_client(state_dir(env), site->name, session_pid(t->session));
 	if (session_login(t->session) != SESSION_CONNECTED) {
 		int which = session_failed_index(t->session);
 		char line[160];
@@ -861,6 +882,9 @@ int vpn_down(struct vpn_tunnel *t, struct vpn_result *out)
 	out->teardown_ms = (monotonic_s() - t0) * 1000.0;
 	if (t->session)
 		session_free(t->session);
+	/* the host is verified (and repaired): nothing for a next start to undo */
+	if (t->journal)
+		journal_end(state_dir(t->env), t->site->name);
 	profile_free(&t->profile);
 	free(t->steps);
 	ipsec_cleanup(t->ipsec_dir);

@@ -45,6 +45,11 @@ struct vpn_result {
 	size_t detail_size;
 };
 
+/* At start-up, before vpn_remember_resolv (isolation mode none): undoes
+ * what the clients of an earlier epmon that was killed mid-test left
+ * (journal.h). */
+void vpn_recover(const struct vpn_env *env);
+
 /* At start-up and reload: an unmarked resolv.conf is the known good copy
  * (kept in env->state_dir so it survives restarts). */
 void vpn_remember_resolv(const struct vpn_env *env);
