@@ -106,13 +106,14 @@ soak: all
 # libFuzzer harnesses (fuzz/fuzz_NAME.c), not part of `check` (README "Fuzzing"):
 # clang with ASan+UBSan, the library objects rebuilt the same way in
 # $(BUILD)/fuzz/; each harness runs FUZZ_SECONDS, and a crash, leak, sanitizer
-# report or input over 1 s fails (fuzz/run.sh).
+# report or input over 1 s fails (fuzz/run.sh). Other FUZZ_SAN: another BUILD
+# (objects do not track flags).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
+FUZZ_SAN     ?= -fsanitize=address,undefined -fno-sanitize-recover=all
 # (-Wno-format-nonliteral: clang, unlike gcc, warns on vprintf(fmt, ap) too)
 FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -DEPMON_VERSION='"$(VERSION)"' -Isrc $(CPPFLAGS) $(WARN) \
-		-Wno-format-nonliteral -O1 -g -fno-omit-frame-pointer \
-		-fsanitize=address,undefined -fno-sanitize-recover=all
+		-Wno-format-nonliteral -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN)
 FUZZ_SRC     := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN     := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_OBJ     := $(LIB_SRC:%.c=$(BUILD)/fuzz/%.o)

@@ -11,7 +11,18 @@
 struct alert_state {
 	struct alert_site *sites;
 	size_t n, cap;
+	unsigned long batch;    /* of the mails staged with the last save (spool_stage) */
 };
+
+unsigned long alert_state_batch(const struct alert_state *st)
+{
+	return st->batch;
+}
+
+void alert_state_set_batch(struct alert_state *st, unsigned long batch)
+{
+	st->batch = batch;
+}
 
 const char *alert_status_name(enum alert_status s)
 {

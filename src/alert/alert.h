@@ -124,6 +124,11 @@ int alert_active(const struct alert_state *st, const char *site); /* 1: ALERTED 
  * renamed over the old one (a crash leaves the old or the new, never half).
  * 0, or -1 with the reason logged. */
 int alert_state_save(const struct alert_state *st, const char *dir);
+
+/* The batch number saved with the state: the mails staged for it are
+ * committed (spool.h, spool_stage/spool_settle). */
+unsigned long alert_state_batch(const struct alert_state *st);
+void alert_state_set_batch(struct alert_state *st, unsigned long batch);
 /* A missing file is an empty state; unreadable lines are logged and skipped.
  * NULL only when out of memory. */
 struct alert_state *alert_state_load(const char *dir);

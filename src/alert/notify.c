@@ -42,6 +42,7 @@ struct notifier {
 	struct pending *pending;
 	size_t npending;
 	int save_failed;            /* the last state save failed */
+	unsigned long batch;        /* this cycle's: its mails are staged until the save */
 };
 
 /* The mail sender's arguments from cfg (a shallow copy: the sender copies). */
@@ -160,6 +161,8 @@ static void sinks_start(struct notifier *n, const struct config *cfg)
 		for (size_t i = 0; i < a->nwebhooks; i++) {
 			webhook_spool_dir(cfg->state_dir, a->webhooks[i].url, dir, sizeof(dir));
 			n->hook_spools[i] = spool_new_at(dir, "json");
+			if (n->hook_spools[i])
+				spool_settle(n->hook_spools[i], alert_state_batch(n->state));
 			n->hooks[i] = sender_start(&webhook_sender_ops, &a->webhooks[i], &t,
 						   dir, "json");
 		}
@@ -190,8 +193,8 @@ static void spool_hooks(struct notifier *n, const struct config *cfg,
 		char *body = webhook_compose(ev, site, w->format, cfg->probe_name, &len);
 
 		if (!body || !n->hook_spools[i] ||
-		    spool_add(n->hook_spools[i], ev->site.name, alert_kind_word(ev->kind),
-			      body, len, now, NULL) < 0)
+		    spool_stage(n->hook_spools[i], n->batch, ev->site.name,
+				alert_kind_word(ev->kind), body, len, now) < 0)
 			log_error(ev->site.name, "the %s webhook %zu of %zu was not queued "
 				  "(%s)", alert_kind_word(ev->kind), i + 1, n->nhooks,
 				  body ? "the spool is unwritable" : "out of memory");
@@ -250,6 +253,9 @@ struct notifier *notifier_new(const struct config *cfg)
 			log_info(s->name, "alert state restored: %s, %d failed cycle(s)",
 				 alert_status_name(s->status), s->failures);
 	}
+	/* the mails of a cycle whose state was saved go out; those of one
+	 * whose state was not come again from the state (spool_stage) */
+	spool_settle(n->spool, alert_state_batch(n->state));
 	if (smtp_global_init() < 0)
 		log_error(NULL, "cannot initialise libcurl: alert mails stay in the spool");
 	else
@@ -325,7 +331,7 @@ static void spool_event(struct notifier *n, const struct config *cfg,
 	if (ev->kind == ALERT_DOWN)
 		alert_set_down_id(n->state, ev->site.name, msgid);
 	if (n->npending == 0 &&
-	    spool_add(n->spool, ev->site.name, kind, text, len, now, NULL) == 0) {
+	    spool_stage(n->spool, n->batch, ev->site.name, kind, text, len, now) == 0) {
 		free(text);
 		return;
 	}
@@ -353,6 +359,9 @@ void notifier_after_cycle(struct notifier *n, const struct config *cfg,
 	size_t nev = 0;
 	time_t now = time(NULL);
 	int mail = cfg->logging.smtp_server != NULL;
+
+	n->batch = alert_state_batch(n->state) + 1;
+	alert_state_set_batch(n->state, n->batch);
 
 	if (alert_update_quiet(n->state, cfg, rep->results, rep->nresults, now, quiet,
 			       &evs, &nev) < 0)
@@ -384,6 +393,12 @@ void notifier_after_cycle(struct notifier *n, const struct config *cfg,
 		n->save_failed = 0;
 		log_info(NULL, "alert state saved again in %s", cfg->state_dir);
 	}
+	/* committed even when the save failed: this run goes on from the
+	 * state in memory, and a mail is never lost for a disk error */
+	spool_settle(n->spool, n->batch);
+	for (size_t i = 0; i < n->nhooks; i++)
+		if (n->hook_spools[i])
+			spool_settle(n->hook_spools[i], n->batch);
 	if (n->sender)
 		sender_wake(n->sender);
 	for (size_t i = 0; i < n->nhooks; i++)

@@ -65,10 +65,12 @@ const char *spool_dir(const struct spool *sp)
 	return sp->dir;
 }
 
+/* A path in a spool directory: room for any file name (NAME_MAX). */
+#define PATH_IN_MAX (PATH_MAX_LEN + 260)
+
 static void path_in(char *buf, const char *dir, const char *name)
 {
-	/* dir leaves room for a name (checked in spool_new) */
-	snprintf(buf, PATH_MAX_LEN + SPOOL_NAME_MAX + 16, "%s/%s", dir, name);
+	snprintf(buf, PATH_IN_MAX, "%s/%.255s", dir, name);
 }
 
 static void sync_dir(const char *dir)
@@ -124,18 +126,26 @@ static void safe_part(char *buf, size_t len, const char *s)
 	buf[n] = '\0';
 }
 
-int spool_add(struct spool *sp, const char *site, const char *kind,
-	      const char *msg, size_t len, time_t now, char *name)
+#define STAGE_PREFIX ".stage-"
+
+/* spool_add, or with stage (> 0) spool_stage: the file is named
+ * .stage-STAGE-NAME until spool_settle commits it. */
+static int add(struct spool *sp, unsigned long stage, const char *site, const char *kind,
+	       const char *msg, size_t len, time_t now, char *name)
 {
-	char file[SPOOL_NAME_MAX], tmp[SPOOL_NAME_MAX + 8];
-	char path[PATH_MAX_LEN + SPOOL_NAME_MAX + 16], tpath[sizeof(path)];
+	char file[SPOOL_NAME_MAX + 32], tmp[SPOOL_NAME_MAX + 40];
+	char path[PATH_IN_MAX], tpath[sizeof(path)];
 	char s[64], k[32];
 	struct timeval tv;
 
 	gettimeofday(&tv, NULL);
 	safe_part(s, sizeof(s), site);
 	safe_part(k, sizeof(k), kind);
-	snprintf(file, sizeof(file), "%010lld.%06ld.%d.%u-%s-%s%s",
+	if (stage)
+		snprintf(file, sizeof(file), STAGE_PREFIX "%lu-", stage);
+	else
+		file[0] = '\0';
+	snprintf(file + strlen(file), sizeof(file) - strlen(file), "%010lld.%06ld.%d.%u-%s-%s%s",
 		 (long long)now, (long)tv.tv_usec, (int)getpid(), sp->counter++, s, k,
 		 sp->ext);
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", file);
@@ -154,8 +164,67 @@ int spool_add(struct spool *sp, const char *site, const char *kind,
 	}
 	sync_dir(sp->dir);
 	if (name)
-		snprintf(name, SPOOL_NAME_MAX, "%s", file);
+		snprintf(name, SPOOL_NAME_MAX, "%.*s", SPOOL_NAME_MAX - 1, file);
 	return 0;
+}
+
+int spool_add(struct spool *sp, const char *site, const char *kind,
+	      const char *msg, size_t len, time_t now, char *name)
+{
+	return add(sp, 0, site, kind, msg, len, now, name);
+}
+
+int spool_stage(struct spool *sp, unsigned long stage, const char *site, const char *kind,
+		const char *msg, size_t len, time_t now)
+{
+	return add(sp, stage ? stage : 1, site, kind, msg, len, now, NULL);
+}
+
+size_t spool_settle(const struct spool *sp, unsigned long committed)
+{
+	DIR *d = opendir(sp->dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char from[PATH_IN_MAX], to[sizeof(from)];
+		unsigned long stage;
+		int at = 0;
+
+		size_t len = strlen(e->d_name);
+
+		/* a write killed mid-way (the adding thread is this one) */
+		if (e->d_name[0] == '.' && len > 4 && !strcmp(e->d_name + len - 4, ".tmp") &&
+		    strncmp(e->d_name, STAGE_PREFIX, strlen(STAGE_PREFIX)) != 0) {
+			path_in(from, sp->dir, e->d_name);
+			unlink(from);
+			continue;
+		}
+		if (strncmp(e->d_name, STAGE_PREFIX, strlen(STAGE_PREFIX)) != 0 ||
+		    sscanf(e->d_name + strlen(STAGE_PREFIX), "%lu-%n", &stage, &at) != 1 ||
+		    at == 0)
+			continue;
+		path_in(from, sp->dir, e->d_name);
+		if (stage <= committed) {
+			path_in(to, sp->dir, e->d_name + strlen(STAGE_PREFIX) + at);
+			if (rename(from, to) == 0)
+				n++;
+			else
+				log_error(NULL, "cannot commit %s in the spool %s: %s", e->d_name,
+					  sp->dir, strerror(errno));
+		} else {
+			/* written by a cycle whose alert state never reached the
+			 * disk: that cycle's events come again from the state */
+			log_warn(NULL, "%s of a cycle that did not complete: removed", e->d_name);
+			unlink(from);
+		}
+	}
+	closedir(d);
+	if (n)
+		sync_dir(sp->dir);
+	return n;
 }
 
 static int is_message(const struct spool *sp, const struct dirent *d)
@@ -221,7 +290,7 @@ size_t spool_count(const struct spool *sp)
 
 int spool_read(const struct spool *sp, const char *name, char **msg, size_t *len)
 {
-	char path[PATH_MAX_LEN + SPOOL_NAME_MAX + 16];
+	char path[PATH_IN_MAX];
 	struct stat st;
 	char *buf;
 	size_t done = 0;
@@ -252,7 +321,7 @@ int spool_read(const struct spool *sp, const char *name, char **msg, size_t *len
 
 int spool_remove(const struct spool *sp, const char *name)
 {
-	char path[PATH_MAX_LEN + SPOOL_NAME_MAX + 16];
+	char path[PATH_IN_MAX];
 
 	path_in(path, sp->dir, name);
 	if (unlink(path) < 0 && errno != ENOENT) {
@@ -266,7 +335,7 @@ int spool_remove(const struct spool *sp, const char *name)
 
 int spool_bury(const struct spool *sp, const char *name, const char *reason)
 {
-	char from[PATH_MAX_LEN + SPOOL_NAME_MAX + 16], to[sizeof(from)];
+	char from[PATH_IN_MAX], to[sizeof(from)];
 	char why[sizeof(from)], reason_name[SPOOL_NAME_MAX + 8];
 	char *text = NULL;
 	int n;

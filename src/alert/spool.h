@@ -35,6 +35,20 @@ const char *spool_dir(const struct spool *sp);
 int spool_add(struct spool *sp, const char *site, const char *kind,
 	      const char *msg, size_t len, time_t now, char *name);
 
+/* A message written as part of alert-state batch `stage`: invisible to the
+ * sender until spool_settle commits it. Together with the batch number in
+ * the alert state this makes "mails of a cycle + the state after it" one
+ * step: a crash between the two neither loses nor doubles a mail. 0, or -1
+ * (logged). */
+int spool_stage(struct spool *sp, unsigned long stage, const char *site, const char *kind,
+		const char *msg, size_t len, time_t now);
+
+/* Commits the staged messages of batches <= committed (renamed into the
+ * spool) and removes those of later batches (their state was never
+ * saved), and temporary files of writes killed mid-way. After each state
+ * save, and at start, by the thread that adds. Returns how many went in. */
+size_t spool_settle(const struct spool *sp, unsigned long committed);
+
 /* The messages waiting, oldest first, in *out (malloc'd; NULL when none).
  * Returns their number, or -1 when the directory cannot be read (a
  * missing directory is an empty spool). */

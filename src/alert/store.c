@@ -4,6 +4,7 @@
  *   sample NAME AT OK STEP EXTERNAL_MS LOGIN_MS INTERNAL_MS DETAIL
  *   outage NAME SUCCESSES RECOVER_SINCE RESOLVED_AT RESOLVED_STARTED_AT DOWN_STEP
  *   degraded NAME ACTIVE DEGRADED_AT UNDEGRADED_AT UNDEGRADED_STARTED_AT FIGURES
+ *   batch N   (the spooled mails of batches <= N belong to this state)
  * (outage and degraded came later: a file without them reads as no streak,
  * no past outage, not degraded)
  * Text fields are %XX-escaped (space, %, control bytes) and "-" when empty:
@@ -113,6 +114,7 @@ int alert_state_save(const struct alert_state *st, const char *dir)
 		return -1;
 	}
 	fputs(HEADER, f);
+	fprintf(f, "batch %lu\n", alert_state_batch(st));
 	for (size_t i = 0; i < alert_count(st); i++)
 		put_site(f, alert_at(st, i));
 	rc = fclose(f) != 0 ? -1 : file_replace(path, text, len, 0600);
@@ -234,6 +236,17 @@ static int load_sample(struct alert_state *st, char **f)
 	return 0;
 }
 
+static int load_batch(struct alert_state *st, const char *v)
+{
+	char *end;
+	unsigned long b = strtoul(v, &end, 10);
+
+	if (end == v || (*end && *end != '\n'))
+		return -1;
+	alert_state_set_batch(st, b);
+	return 0;
+}
+
 struct alert_state *alert_state_load(const char *dir)
 {
 	struct alert_state *st = alert_state_new();
@@ -245,6 +258,7 @@ struct alert_state *alert_state_load(const char *dir)
 	if (!st)
 		return NULL;
 	snprintf(path, sizeof(path), "%s/%s", dir, ALERT_STATE_FILE);
+	file_replace_cleanup(path);
 	in = fopen(path, "re");
 	if (!in) {
 		if (errno != ENOENT)
@@ -266,6 +280,8 @@ struct alert_state *alert_state_load(const char *dir)
 			bad = load_outage(st, f);
 		else if (n == 7 && !strcmp(f[0], "degraded"))
 			bad = load_degraded(st, f);
+		else if (n == 2 && !strcmp(f[0], "batch"))
+			bad = load_batch(st, f[1]);
 		else
 			bad = -1;
 		if (bad)

@@ -152,10 +152,13 @@ void cfg_diag_finish(struct cfg_ctx *c, size_t errors_before, size_t warnings_be
 {
 	char *msg;
 
-	sort_by_position(c, c->diag->errors + errors_before,
-			 c->diag->nerrors - errors_before);
-	sort_by_position(c, c->diag->warnings + warnings_before,
-			 c->diag->nwarnings - warnings_before);
+	/* (no arithmetic on a NULL array: nothing to sort when none was added) */
+	if (c->diag->nerrors > errors_before)
+		sort_by_position(c, c->diag->errors + errors_before,
+				 c->diag->nerrors - errors_before);
+	if (c->diag->nwarnings > warnings_before)
+		sort_by_position(c, c->diag->warnings + warnings_before,
+				 c->diag->nwarnings - warnings_before);
 	/* after the sort, past the cap: these lines always come last */
 	if (c->errors_dropped &&
 	    asprintf(&msg, "%s: %zu more errors not shown (at most %d are "

@@ -22,6 +22,9 @@
 
 /* parse_row()'s answer for the header line: skipped, not damaged. */
 static const char why_header[] = "header";
+/* Answers parse_row() compares by address. */
+static const char why_few[] = "too few fields";
+static const char why_many[] = "too many fields";
 
 /* A field being parsed: [p, end) is the rest of the line. */
 struct cursor {
@@ -111,7 +114,7 @@ static const char *parse_timestamp(struct cursor *c, struct csv_record *out)
 static const char *next_field(struct cursor *c)
 {
 	if (c->p >= c->end)
-		return "too few fields";
+		return why_few;
 	if (*c->p != ',')
 		return "bad field";
 	c->p++;
@@ -295,7 +298,7 @@ static const char *skip_field(struct cursor *c)
 /* ---- layouts: which column holds what ---- */
 
 enum col_kind { COL_SKIP = 0, COL_TIMESTAMP, COL_SITE, COL_RESULT, COL_STEP, COL_DETAIL,
-		COL_NUMBER };
+		COL_NUMBER, COL_END };
 
 /* The numeric columns, by name, and where each goes in a record. */
 static const struct { const char *name; size_t off; } numbers[] = {
@@ -326,16 +329,17 @@ struct layout {
 };
 
 /* What epmon writes (results_header), oldest columns first: a file of an
- * older epmon has the first OLD_COLUMNS of them. */
+ * older epmon has the first OLD_COLUMNS or PHASE_COLUMNS of them. */
 static const struct column written[] = {
 	{ COL_TIMESTAMP, 0 }, { COL_SITE, 0 }, { COL_RESULT, 0 }, { COL_STEP, 0 },
 	{ COL_NUMBER, 0 }, { COL_NUMBER, 1 }, { COL_NUMBER, 2 }, { COL_NUMBER, 3 },
 	{ COL_NUMBER, 4 }, { COL_NUMBER, 5 }, { COL_DETAIL, 0 },
 	{ COL_NUMBER, 6 }, { COL_NUMBER, 7 }, { COL_NUMBER, 8 }, { COL_NUMBER, 9 },
-	{ COL_NUMBER, 10 },
+	{ COL_NUMBER, 10 }, { COL_END, 0 },
 };
 #define WRITTEN_COLUMNS (sizeof(written) / sizeof(written[0]))
-#define OLD_COLUMNS 11
+#define OLD_COLUMNS 11     /* before the login phases */
+#define PHASE_COLUMNS 16   /* before the end mark */
 
 static void written_layout(struct layout *l, size_t n)
 {
@@ -348,7 +352,7 @@ static struct column column_named(const char *name)
 {
 	static const struct { const char *name; enum col_kind kind; } words[] = {
 		{ "timestamp", COL_TIMESTAMP }, { "site", COL_SITE }, { "result", COL_RESULT },
-		{ "failed_step", COL_STEP }, { "detail", COL_DETAIL },
+		{ "failed_step", COL_STEP }, { "detail", COL_DETAIL }, { "end", COL_END },
 	};
 
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
@@ -428,18 +432,42 @@ static void record_clear(struct csv_record *out)
 		*(double *)((char *)out + numbers[i].off) = NAN;
 }
 
+/* The `end` field: "." in every row epmon writes now. */
+static const char *parse_end(struct cursor *c)
+{
+	if (!field_is(c, ".", 1))
+		return "partial row (no end mark)";
+	c->p++;
+	return NULL;
+}
+
+/* The last field [p, end) of a row of a layout without `end` (an older
+ * epmon's). Such a row cannot say it is whole, but every epmon quoted the
+ * detail and wrote each number with its decimals: an empty unquoted detail
+ * or a number without a digit after its '.', last, is a row cut short. */
+static const char *old_last_field(enum col_kind kind, const char *p, const char *end)
+{
+	if (kind == COL_DETAIL && p == end)
+		return "partial row (cut in its last field)";
+	if (kind == COL_NUMBER && p < end &&
+	    (!memchr(p, '.', (size_t)(end - p)) || (unsigned)(end[-1] - '0') > 9))
+		return "partial row (cut in its last field)";
+	return NULL;
+}
+
 /* One row in layout l: NULL (out filled), or why it is damaged. */
 static const char *parse_in(const struct layout *l, const char *line, const char *end,
 			    struct csv_record *out)
 {
 	struct cursor c = { line, end };
-	const char *why = NULL;
+	const char *why = NULL, *last = line;
 	int truncated;
 
 	record_clear(out);
 	for (size_t i = 0; i < l->n; i++) {
 		if (i > 0 && (why = next_field(&c)))
 			return why;
+		last = c.p;
 		switch (l->col[i].kind) {
 		case COL_TIMESTAMP:
 			why = parse_timestamp(&c, out);
@@ -465,6 +493,9 @@ static const char *parse_in(const struct layout *l, const char *line, const char
 			/* a long detail is cut, not a reason to lose the row */
 			why = parse_text(&c, out->detail, sizeof(out->detail), &truncated);
 			break;
+		case COL_END:
+			why = parse_end(&c);
+			break;
 		default:
 			why = skip_field(&c);
 			break;
@@ -473,7 +504,10 @@ static const char *parse_in(const struct layout *l, const char *line, const char
 			return why;
 	}
 	if (c.p != c.end)
-		return "too many fields";
+		return why_many;
+	if (l->n > 0 && l->col[l->n - 1].kind != COL_END &&
+	    (why = old_last_field(l->col[l->n - 1].kind, last, c.end)))
+		return why;
 	/* an OK row has no failed step, whatever the file says */
 	if (out->ok)
 		out->failed_step = STEP_NONE;
@@ -481,16 +515,22 @@ static const char *parse_in(const struct layout *l, const char *line, const char
 }
 
 /* NULL when the line is a row (out filled), why_header, or why it is
- * damaged. l: the file's layout (from its header), NULL: none. A row
- * whose field count does not fit l, but fits a layout epmon has written,
- * is read by that one. */
+ * damaged. l: the file's layout (from its header), NULL: none, the row
+ * goes by its field count. A row with more fields than its header that
+ * fits a layout epmon has written (a day's file begun by an older epmon,
+ * continued by a newer one) is read by that one; never one with fewer:
+ * that is how a row cut short looks. unterminated: the file's last line,
+ * without '\n'; only a row with its end mark is whole without it. */
 static const char *parse_row(const struct layout *l, const char *line, size_t len,
-			     struct csv_record *out)
+			     int unterminated, struct csv_record *out)
 {
 	const char *end = line + len, *why;
 	struct layout by_count;
 	size_t n;
 
+	/* a NUL would end a field early: 9\0000.5 read as 9 */
+	if (memchr(line, '\0', len))
+		return "NUL byte";
 	if (len > 0 && line[len - 1] == '\r')
 		end--;
 	if (is_header(line, len))
@@ -500,20 +540,23 @@ static const char *parse_row(const struct layout *l, const char *line, size_t le
 		l = &by_count;
 	}
 	why = parse_in(l, line, end, out);
-	if (why != NULL && (!strcmp(why, "too few fields") || !strcmp(why, "too many fields"))) {
+	if (why == why_few || why == why_many) {
 		n = count_fields(line, end);
-		if ((n == OLD_COLUMNS || n == WRITTEN_COLUMNS) && n != l->n) {
+		if ((n == OLD_COLUMNS || n == PHASE_COLUMNS || n == WRITTEN_COLUMNS) &&
+		    n != l->n && (l == &by_count || n > l->n)) {
 			written_layout(&by_count, n);
-			if (!parse_in(&by_count, line, end, out))
-				return NULL;
+			l = &by_count;
+			why = parse_in(l, line, end, out);
 		}
 	}
+	if (!why && unterminated && l->col[l->n - 1].kind != COL_END)
+		why = "partial row (no end of line)";
 	return why;
 }
 
 int csv_parse_row(const char *line, size_t len, struct csv_record *out)
 {
-	return parse_row(NULL, line, len, out) ? -1 : 0;
+	return parse_row(NULL, line, len, 0, out) ? -1 : 0;
 }
 
 /* ---- files ---- */
@@ -539,15 +582,16 @@ static void bad_line(struct scan *s, const char *path, unsigned long lineno, con
 }
 
 static void one_line(struct scan *s, const char *path, unsigned long lineno,
-		     const char *line, size_t len)
+		     const char *line, size_t len, int unterminated)
 {
 	const char *why;
 
 	if (len == 0 || (len == 1 && line[0] == '\r'))
 		return; /* blank: nothing lost */
-	why = parse_row(s->has_layout ? &s->layout : NULL, line, len, &s->rec);
+	why = parse_row(s->has_layout ? &s->layout : NULL, line, len, unterminated, &s->rec);
 	if (why == why_header) {
-		/* a header again further down (a repaired short write) says the same */
+		/* a header again further down (results.c restates it after a cut
+		 * row or an older epmon's rows) sets the layout of the rows after it */
 		s->has_layout = header_layout(line, len, &s->layout) == 0;
 		if (!s->has_layout)
 			bad_line(s, path, lineno, "header without timestamp, site and result "
@@ -565,8 +609,8 @@ static void one_line(struct scan *s, const char *path, unsigned long lineno,
 }
 
 /* Every line of one file. A line longer than LINE_MAX_LEN is reported and
- * skipped up to its end; a last line without '\n' is parsed like the others
- * (a partial row fails to parse: its quoted detail is never closed). */
+ * skipped up to its end; a last line without '\n' is a row only when its
+ * end mark says it is whole (a row being written, or cut by a crash). */
 static void scan_file(struct scan *s, const char *path)
 {
 	size_t have = 0;
@@ -595,7 +639,7 @@ static void scan_file(struct scan *s, const char *path)
 		}
 		if (n == 0) {
 			if (have > 0 && !skipping)
-				one_line(s, path, lineno, s->buf, have);
+				one_line(s, path, lineno, s->buf, have, 1);
 			break;
 		}
 		p = s->buf;
@@ -604,7 +648,7 @@ static void scan_file(struct scan *s, const char *path)
 			if (!skipping && (size_t)(nl - p) >= LINE_MAX_LEN)
 				bad_line(s, path, lineno, "line too long");
 			else if (!skipping)
-				one_line(s, path, lineno, p, (size_t)(nl - p));
+				one_line(s, path, lineno, p, (size_t)(nl - p), 0);
 			skipping = 0;
 			lineno++;
 			p = nl + 1;

@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* Reading the results CSV back: for `epmon report` and the status page's
  * history. Goes by each file's header, so files written by an older epmon
- * (fewer columns) stay readable, and a row whose field count does not fit
- * its header but fits a layout epmon has written (a day's file begun by an
- * older epmon, continued by a newer one) is read by that layout.
- * Tolerates damaged or partial lines (reported, skipped). */
+ * (fewer columns) stay readable, and a row with more fields than its header
+ * that fits a layout epmon has written (a day's file begun by an older
+ * epmon, continued by a newer one) is read by that layout.
+ * Damaged lines are reported and skipped: a NUL byte anywhere, fewer fields
+ * than the header, a row without its end mark (`end`, "."), so that a row
+ * cut by a crash or a short write is never counted, even when the writer
+ * then writes it again whole. Rows of older epmons have no end mark: an
+ * empty unquoted detail or a number without its decimals, last, is taken
+ * for a cut row, as is such a row last in the file without its '\n'; a cut
+ * that leaves a complete-looking field (just after the last ',', or after a
+ * '"' of the detail) cannot be told from a whole row. */
 #ifndef EPMON_STORE_CSVREAD_H
 #define EPMON_STORE_CSVREAD_H
 
@@ -32,9 +39,9 @@ struct csv_record {
 };
 
 /* Parses one line (without its '\n') in a layout epmon writes, told by its
- * field count (the current one, or the 11 columns before the phases). 0, or
- * -1 when it is a header or damaged (wrong field count, bad timestamp, bad
- * number, bad result). */
+ * field count (the current one, the 16 columns before the end mark or the
+ * 11 before the phases). 0, or -1 when it is a header or damaged (a NUL,
+ * wrong field count, no end mark, bad timestamp, bad number, bad result). */
 int csv_parse_row(const char *line, size_t len, struct csv_record *out);
 
 typedef int (*csv_row_fn)(const struct csv_record *rec, void *arg); /* non-zero stops */

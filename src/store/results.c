@@ -14,17 +14,21 @@
 
 #include "util/log.h"
 
-/* Columns are only ever added at the end: readers go by the header, and a
- * day's file begun by an older epmon keeps its header (csvread.h). */
+/* Readers go by the header (csvread.h). `end` is the last column of every
+ * row, always ".": a row cut anywhere (a crash, a full disk) lacks it, so
+ * it is a damaged line, never a row. New columns go just before `end`. */
 const char results_header[] =
 	"timestamp,site,result,failed_step,external_rtt_ms,external_loss_pct,"
 	"login_ms,internal_rtt_ms,internal_loss_pct,teardown_ms,detail,"
-	"internal_first_ms,login_connect_ms,login_tls_ms,login_auth_ms,login_tunnel_ms\n";
+	"internal_first_ms,login_connect_ms,login_tls_ms,login_auth_ms,login_tunnel_ms,"
+	"end\n";
 
-/* What a short write left behind in a day's file, to repair on the next
- * write there: a partial line needs a '\n', a partial header a new header. */
-#define OWE_NEWLINE 1
-#define OWE_HEADER 2
+/* The end of every row: its `end` field. */
+#define ROW_END ",."
+
+/* What must go before the next row in a day's file (file_needs). */
+#define NEED_NEWLINE 1   /* the file ends inside a line: a torn row */
+#define NEED_HEADER 2    /* empty, or its last line is not a row of this layout */
 
 /* A formatted row waiting for its file to become writable. */
 struct pending_row {
@@ -46,8 +50,6 @@ struct results {
 	size_t episode_dropped;  /* since the current failure episode began */
 
 	int failing;             /* a failure episode is going on: logged once */
-	long long owed_day;      /* day key of the file with a partial write; 0: none */
-	int owed;                /* OWE_* flags for owed_day */
 };
 
 /* ---- formatting ---- */
@@ -207,7 +209,7 @@ int results_format_row(const struct site_result *res, char *buf, size_t len)
 		if (res->login_phases & (1u << p))
 			put_fixed(&o, res->login_phase_ms[p], 1);
 	}
-	put_c(&o, '\n');
+	put(&o, "%s\n", ROW_END);
 	if (o.overflow) {
 		buf[0] = '\0';
 		return -1;
@@ -339,9 +341,10 @@ size_t results_dropped(const struct results *r)
 
 /* ---- writing ---- */
 
+/* Read and written: file_needs() looks at the file's last bytes. */
 static int open_day(const struct results *r, const char *path)
 {
-	const int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC;
+	const int flags = O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC;
 	int fd;
 
 	do
@@ -355,6 +358,35 @@ static int open_day(const struct results *r, const char *path)
 		while (fd < 0 && errno == EINTR);
 	}
 	return fd;
+}
+
+/* NEED_* for a day's file of `size` bytes, from its last bytes: read from
+ * the file rather than remembered, since a row torn by this process (a
+ * short write) and one torn by an epmon killed mid-write (kill -9, a power
+ * cut) look the same. A file that does not end with a row of this layout
+ * gets the header again: a file begun by an older epmon then reads by the
+ * current header, and a header twice is harmless. */
+static int file_needs(int fd, off_t size)
+{
+	static const char row_end[] = ROW_END "\n";
+	char tail[sizeof(row_end) - 1];
+	size_t k = size < (off_t)sizeof(tail) ? (size_t)size : sizeof(tail);
+	ssize_t n;
+
+	if (size == 0)
+		return NEED_HEADER;
+	do
+		n = pread(fd, tail, k, size - (off_t)k);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)k)
+		return NEED_NEWLINE | NEED_HEADER;  /* a blank line is harmless */
+	if (k == sizeof(tail) && memcmp(tail, row_end, k) == 0)
+		return 0;
+	if (k >= 2 && memcmp(tail + k - 2, ROW_END, 2) == 0)
+		return NEED_NEWLINE;  /* a whole row that missed only its '\n' */
+	if (tail[k - 1] == '\n')
+		return NEED_HEADER;
+	return NEED_NEWLINE | NEED_HEADER;
 }
 
 /* Enters (or stays in) a failure episode; logs when it begins, not on
@@ -381,24 +413,22 @@ static void recovered(struct results *r, size_t written)
 	r->episode_dropped = 0;
 }
 
-/* One write(2) of [ '\n' ][ header ] row, so that a row is never split
- * between calls. Returns 0, or -1 with fail() called. */
-static int write_row(struct results *r, int fd, long long day, int file_empty,
-		     const struct pending_row *row)
+/* One write(2) of [ '\n' ][ header ] row, as *needs says, so that a row is
+ * never split between calls. Returns 0 (*needs updated), or -1 with fail()
+ * called. */
+static int write_row(struct results *r, int fd, int *needs, const struct pending_row *row)
 {
 	char buf[1 + sizeof(results_header) + RESULTS_ROW_MAX];
-	size_t len = 0, header_end;
-	int owed = r->owed_day == day ? r->owed : 0;
+	size_t len = 0;
 	char why[80];
 	ssize_t w;
 
-	if ((owed & OWE_NEWLINE) && !file_empty)
+	if (*needs & NEED_NEWLINE)
 		buf[len++] = '\n';
-	if (file_empty || (owed & OWE_HEADER)) {
+	if (*needs & NEED_HEADER) {
 		memcpy(buf + len, results_header, sizeof(results_header) - 1);
 		len += sizeof(results_header) - 1;
 	}
-	header_end = len;
 	memcpy(buf + len, row->line, row->len);
 	len += row->len;
 
@@ -406,29 +436,20 @@ static int write_row(struct results *r, int fd, long long day, int file_empty,
 		w = write(fd, buf, len);
 	while (w < 0 && errno == EINTR);
 	if (w == (ssize_t)len) {
-		if (r->owed_day == day) {
-			r->owed_day = 0;
-			r->owed = 0;
-		}
+		*needs = 0;
 		return 0;
 	}
 	if (w < 0) {
 		fail(r, r->path, errno, NULL);
 		return -1;
 	}
-
-	/* Short write: O_APPEND put part of buf at the end of the file. End
-	 * that partial line now if the disk allows, else on the next write. */
-	if (w > 0) {
-		owed = 0;
-		if (buf[w - 1] != '\n' && write(fd, "\n", 1) != 1)
-			owed |= OWE_NEWLINE;
-		if ((size_t)w < header_end)
-			owed |= OWE_HEADER;
-		if (owed || r->owed_day == day) {
-			r->owed_day = owed ? day : 0;
-			r->owed = owed;
-		}
+	/* Short write: O_APPEND put part of buf at the end of the file. A row
+	 * cut before its end mark is a damaged line to every reader, and the
+	 * next write starts a new line (file_needs): the row is written again,
+	 * whole. Only its '\n' missing, it is whole already: not written twice. */
+	if ((size_t)w == len - 1) {
+		*needs = NEED_NEWLINE;
+		return 0;
 	}
 	snprintf(why, sizeof(why), "short write (%zd of %zu bytes)", w, len);
 	fail(r, r->path, 0, why);
@@ -440,7 +461,7 @@ static int write_row(struct results *r, int fd, long long day, int file_empty,
  * close per batch: nothing is held open between cycles). */
 int results_flush(struct results *r)
 {
-	int fd = -1, file_empty = 0;
+	int fd = -1, needs = 0;
 	long long fd_day = 0;
 	size_t written = 0;
 
@@ -463,11 +484,10 @@ int results_flush(struct results *r)
 				break;
 			}
 			fd_day = day;
-			file_empty = st.st_size == 0;
+			needs = file_needs(fd, st.st_size);
 		}
-		if (write_row(r, fd, day, file_empty, row) < 0)
+		if (write_row(r, fd, &needs, row) < 0)
 			break;
-		file_empty = 0;
 		pop_head(r);
 		written++;
 	}

@@ -2,7 +2,9 @@
 /* Results CSV: one row per site test, one file per local day
  * (DIR/results-YYYY-MM-DD.csv). Rows that cannot be written (disk full,
  * read-only, missing directory) wait in a bounded in-memory queue and are
- * written, in order, by the next results_write() or results_flush(). */
+ * written, in order, by the next results_write() or results_flush(). A row
+ * cut by a short write is written again whole; a reader never counts the
+ * cut one (nor one cut by a crash): its `end` field is missing. */
 #ifndef EPMON_STORE_RESULTS_H
 #define EPMON_STORE_RESULTS_H
 
@@ -14,7 +16,11 @@
 #define RESULTS_PENDING_MAX 10000 /* rows kept in memory while unwritable */
 #define RESULTS_ROW_MAX 4096      /* longest formatted row, '\n' included */
 
-extern const char results_header[]; /* the first line of every file, with '\n' */
+/* The first line of every file, with '\n'; written again before a row
+ * appended to a file whose last line is not a whole row of this layout (a
+ * file begun by an older epmon, a torn row), after a '\n' when the file
+ * ends inside a line: an appended row always starts a line of its own. */
+extern const char results_header[];
 
 struct results;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "util/fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -126,4 +127,26 @@ int private_dir_new(const char *base, const char *prefix, char *dir, size_t len)
 		return -1;
 	}
 	return mkdtemp(dir) ? 0 : -1;
+}
+
+void file_replace_cleanup(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	char dir[4096], stale[4096 + 256];
+	size_t blen = strlen(base);
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
+		 slash ? path : ".");
+	if (!(d = opendir(dir)))
+		return;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, base, blen) && !strncmp(e->d_name + blen, ".epmon-", 7) &&
+		    strlen(e->d_name + blen) == 13) {
+			snprintf(stale, sizeof(stale), "%s/%s", dir, e->d_name);
+			unlink(stale);
+		}
+	closedir(d);
 }

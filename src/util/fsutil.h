@@ -27,6 +27,10 @@ int fd_read_all(int fd, void *data, size_t len);
  * errno (EBUSY: path is a mount point, e.g. a bind-mounted resolv.conf). */
 int file_replace(const char *path, const void *data, size_t len, mode_t mode);
 
+/* Removes what a file_replace of path killed mid-way left (its temporary
+ * files, path.epmon-XXXXXX). For the one writer of path, at start. */
+void file_replace_cleanup(const char *path);
+
 /* A new private directory BASE/PREFIX.XXXXXX, BASE created 0700 when
  * missing (and refused unless it is a directory, not a symlink). Its
  * path goes in dir. 0, or -1 with errno. */

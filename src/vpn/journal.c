@@ -15,6 +15,7 @@
 
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "vpn/proc.h"
 
 #define JOURNAL_PREFIX "journal-"
 #define VPNC_RUN_DIR "/run/vpnc"
@@ -22,6 +23,34 @@
 static void journal_path(const char *state_dir, const char *site, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/" JOURNAL_PREFIX "%s", state_dir, site);
+}
+
+/* A process's start time (/proc/PID/stat field 22), to know it again: 0
+ * when gone. */
+static unsigned long long start_time(pid_t pid)
+{
+	char path[64], stat[1024];
+	unsigned long long t = 0;
+	const char *p;
+	FILE *f;
+	size_t n;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (pid <= 0 || !(f = fopen(path, "re")))
+		return 0;
+	n = fread(stat, 1, sizeof(stat) - 1, f);
+	fclose(f);
+	stat[n] = '\0';
+	if (!(p = strrchr(stat, ')')))
+		return 0;
+	/* after ") " comes field 3; the start time is field 22 */
+	for (field = 2; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (sscanf(p, "%llu", &t) != 1)
+		return 0;
+	return t;
 }
 
 static int journal_write(const char *path, const struct route_list *before, pid_t pid)
@@ -33,7 +62,7 @@ static int journal_write(const char *path, const struct route_list *before, pid_
 
 	if (!f)
 		return -1;
-	fprintf(f, "epmon %d\npid %d\n", (int)getpid(), (int)pid);
+	fprintf(f, "epmon %d\npid %d\nstart %llu\n", (int)getpid(), (int)pid, start_time(pid));
 	for (size_t i = 0; before && i < before->n; i++) {
 		const unsigned char *b = (const unsigned char *)&before->items[i];
 		fputs("route ", f);
@@ -62,13 +91,14 @@ int journal_begin(const char *state_dir, const char *site, const struct route_li
 /* The journal read back: its routes, the client's pid and the pid of the
  * epmon that wrote it. -1 when unreadable. */
 static int journal_read(const char *path, struct route_list *routes, pid_t *pid,
-			pid_t *writer)
+			pid_t *writer, unsigned long long *started)
 {
 	FILE *f = fopen(path, "re");
 	char line[1024];
 
 	memset(routes, 0, sizeof(*routes));
 	*pid = *writer = 0;
+	*started = 0;
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
@@ -84,6 +114,8 @@ static int journal_read(const char *path, struct route_list *routes, pid_t *pid,
 			*writer = n;
 			continue;
 		}
+		if (sscanf(line, "start %llu", started) == 1)
+			continue;
 		if (strncmp(line, "route ", 6) != 0 || strlen(line + 6) < 2 * sizeof(r))
 			continue;
 		for (size_t k = 0; k < sizeof(r); k++) {
@@ -104,9 +136,10 @@ void journal_client(const char *state_dir, const char *site, pid_t pid)
 	char path[4096];
 	struct route_list before;
 	pid_t old, writer;
+	unsigned long long started;
 
 	journal_path(state_dir, site, path, sizeof(path));
-	if (journal_read(path, &before, &old, &writer) == 0)
+	if (journal_read(path, &before, &old, &writer, &started) == 0)
 		journal_write(path, &before, pid);
 	route_list_free(&before);
 }
@@ -221,12 +254,13 @@ int journal_recover(const char *state_dir)
 		const char *site = e->d_name + strlen(JOURNAL_PREFIX);
 		struct route_list before;
 		pid_t pid, writer;
+		unsigned long long started;
 
 		if (strncmp(e->d_name, JOURNAL_PREFIX, strlen(JOURNAL_PREFIX)) != 0 ||
 		    strstr(e->d_name, ".epmon-"))
 			continue;   /* not a journal (or file_replace's temporary) */
 		snprintf(path, sizeof(path), "%s/%s", state_dir, e->d_name);
-		if (journal_read(path, &before, &pid, &writer) < 0)
+		if (journal_read(path, &before, &pid, &writer, &started) < 0)
 			continue;
 		if (writer == getpid() || !gone(writer)) {
 			route_list_free(&before);
@@ -234,6 +268,14 @@ int journal_recover(const char *state_dir)
 		}
 		log_warn(site, "the last test of this site did not end (epmon stopped during "
 			 "it): checking what its client (pid %d) left", (int)pid);
+		/* the client outlived its epmon: stopped as a teardown would
+		 * (SIGINT: vpnc-script puts back what it changed), known by pid and
+		 * start time, never by name */
+		if (started && !gone(pid) && start_time(pid) == started) {
+			log_warn(site, "its client %d still runs: stopping it", (int)pid);
+			if (proc_stop_pid(pid, SIGINT, 5.0) == 0)
+				repairs++;
+		}
 		if (before.n)
 			repairs += repair_routes(site, &before);
 		repairs += remove_vpnc_files(site, pid);

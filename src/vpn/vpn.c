@@ -71,6 +71,14 @@ static const char *resolv_path(const struct vpn_env *env)
 	return env->resolv_conf ? env->resolv_conf : DEFAULT_RESOLV;
 }
 
+/* What may become the good copy: no client's mark, and not empty (a file a
+ * client left half-written: vpnc-script truncates, then writes). */
+static int good_candidate(const struct resolv_copy *c)
+{
+	return c->data && c->len > 0 && strspn(c->data, " \t\r\n") < c->len &&
+	       !resolv_has_client_mark(c);
+}
+
 static void good_copy_path(const struct vpn_env *env, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/resolv.conf.good", env->state_dir ? env->state_dir : EPMON_STATE_DIR);
@@ -89,7 +97,7 @@ static void prepare_resolv(const struct site *site, const struct vpn_env *env,
 	if (resolv_read(resolv_path(env), &now) < 0)
 		return;
 	if (resolv_load_good(file, &good) < 0 || !good.data) {
-		if (!resolv_has_client_mark(&now) && now.data)
+		if (good_candidate(&now))
 			resolv_save_good(file, &now);
 		else if (now.data)
 			log_warn(site->name, "%s carries a VPN client's mark and there is no "
@@ -136,7 +144,7 @@ void vpn_remember_resolv(const struct vpn_env *env)
 
 	if (resolv_read(resolv_path(env), &now) < 0)
 		return;
-	if (now.data && !resolv_has_client_mark(&now)) {
+	if (good_candidate(&now)) {
 		good_copy_path(env, file, sizeof(file));
 		if ((env->state_dir && mkdir_p(env->state_dir, 0755) < 0) ||
 		    resolv_save_good(file, &now) < 0)
@@ -806,7 +814,7 @@ static int verify_and_repair(struct vpn_tunnel *t, struct vpn_result *out)
 				vpn_note(out, "teardown: %s", how);
 				rc = -1;
 			}
-		} else if (!resolv_has_client_mark(&now) && now.data) {
+		} else if (good_candidate(&now)) {
 			char file[512];
 			struct resolv_copy good;
 			good_copy_path(t->env, file, sizeof(file));

@@ -16,10 +16,12 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/secret.h"
@@ -46,6 +48,8 @@ static struct {
 	enum MHD_Result (*queue_auth_fail)(struct MHD_Connection *, const char *,
 					   struct MHD_Response *);
 	void (*free)(void *);
+	const union MHD_ConnectionInfo *(*connection_info)(struct MHD_Connection *,
+							   enum MHD_ConnectionInfoType, ...);
 } mhd;
 static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
 
@@ -55,7 +59,8 @@ static void mhd_load(void)
 		"MHD_create_response_from_buffer", "MHD_add_response_header",
 		"MHD_queue_response", "MHD_destroy_response",
 		"MHD_basic_auth_get_username_password",
-		"MHD_queue_basic_auth_fail_response", "MHD_free" };
+		"MHD_queue_basic_auth_fail_response", "MHD_free",
+		"MHD_get_connection_info" };
 	enum { N = sizeof(names) / sizeof(names[0]) };
 	void *lib = dlopen(HTTP_LIBRARY, RTLD_NOW | RTLD_LOCAL);
 	void *f[N];
@@ -84,6 +89,7 @@ static void mhd_load(void)
 	memcpy(&mhd.basic_auth, &f[6], sizeof(f[6]));
 	memcpy(&mhd.queue_auth_fail, &f[7], sizeof(f[7]));
 	memcpy(&mhd.free, &f[8], sizeof(f[8]));
+	memcpy(&mhd.connection_info, &f[9], sizeof(f[9]));
 	mhd.lib = lib;
 }
 
@@ -95,6 +101,18 @@ int web_load(char *err, size_t errlen)
 	snprintf(err, errlen, "%s", mhd.error);
 	return -1;
 }
+
+/* A connection the server holds, for the share of its address and the
+ * deadline of its request (server.h). */
+struct conn {
+	int used;
+	int fd;                     /* valid until the CLOSED notification */
+	unsigned char peer[17];     /* family, then the address (IPv6: its /64) */
+	char name[INET6_ADDRSTRLEN];
+	int waiting;                /* 1: a request is due, `since` + deadline */
+	int cut;                    /* shut down at its deadline */
+	double since;               /* monotonic: opened, or its last answer */
+};
 
 /* The web process's own state: one, as it is one process. */
 struct web {
@@ -109,6 +127,12 @@ struct web {
 	} cache[WEB_PAGE_COUNT];
 	char start_error[256];
 	int starting;
+	/* written by libmicrohttpd's thread, read by the deadline thread; a
+	 * slot is freed under the lock before libmicrohttpd closes its fd */
+	pthread_mutex_t conns_lock;
+	pthread_cond_t conns_wake;  /* a request is due and the thread sleeps */
+	int deadline_asleep;        /* 1: waiting for no time in particular */
+	struct conn conns[HTTP_MAX_CONNECTIONS];
 };
 
 __attribute__((format(printf, 2, 0)))
@@ -229,6 +253,204 @@ static int authorized(struct web *w, struct MHD_Connection *conn)
 	return ok;
 }
 
+/* The key an address's share is counted by (len: what sa holds), and
+ * its printable name. */
+static void peer_of(const struct sockaddr *sa, socklen_t len, unsigned char key[17],
+		    char *name, size_t namelen)
+{
+	struct sockaddr_in a4;
+	struct sockaddr_in6 a6;
+
+	memset(key, 0, 17);
+	snprintf(name, namelen, "?");
+	if (sa->sa_family == AF_INET && len >= sizeof(a4)) {
+		memcpy(&a4, sa, sizeof(a4));
+		key[0] = 4;
+		memcpy(key + 1, &a4.sin_addr, sizeof(a4.sin_addr));
+		inet_ntop(AF_INET, &a4.sin_addr, name, (socklen_t)namelen);
+	} else if (sa->sa_family == AF_INET6 && len >= sizeof(a6)) {
+		memcpy(&a6, sa, sizeof(a6));
+		key[0] = 6;
+		memcpy(key + 1, &a6.sin6_addr, IN6_IS_ADDR_V4MAPPED(&a6.sin6_addr) ? 16 : 8);
+		inet_ntop(AF_INET6, &a6.sin6_addr, name, (socklen_t)namelen);
+	}
+}
+
+/* The accept policy: HTTP_MAX_PER_ADDRESS from one address, and once
+ * HTTP_CROWDED connections are open, HTTP_CROWDED_PER_ADDRESS, so that a
+ * few addresses leave room for the others (Prometheus) however slowly
+ * they send. Refused: libmicrohttpd closes the socket at once. */
+static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct web *w = cls;
+	unsigned char key[17];
+	char name[INET6_ADDRSTRLEN];
+	int open = 0, mine = 0;
+
+	peer_of(addr, addrlen, key, name, sizeof(name));
+	pthread_mutex_lock(&w->conns_lock);
+	for (int i = 0; i < HTTP_MAX_CONNECTIONS; i++) {
+		if (!w->conns[i].used)
+			continue;
+		open++;
+		mine += !memcmp(w->conns[i].peer, key, sizeof(key));
+	}
+	pthread_mutex_unlock(&w->conns_lock);
+	if (mine >= HTTP_MAX_PER_ADDRESS ||
+	    (open >= HTTP_CROWDED && mine >= HTTP_CROWDED_PER_ADDRESS)) {
+		log_debug(NULL, "http: refused a connection from %s: it holds %d of the %d "
+			  "open", name, mine, open);
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/* libmicrohttpd's thread: a connection opened (its deadline runs) or
+ * closed (its slot is freed before its fd is closed, so the deadline
+ * thread never touches an fd that is no longer this connection's). */
+static void connection_event(void *cls, struct MHD_Connection *mc, void **ctx,
+			     enum MHD_ConnectionNotificationCode what)
+{
+	struct web *w = cls;
+	struct conn *c = *ctx;
+
+	if (what == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (c) {
+			pthread_mutex_lock(&w->conns_lock);
+			c->used = 0;
+			c->fd = -1;
+			pthread_mutex_unlock(&w->conns_lock);
+			*ctx = NULL;
+		}
+		return;
+	}
+	const union MHD_ConnectionInfo *fd =
+		mhd.connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+	const union MHD_ConnectionInfo *peer =
+		mhd.connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!fd || !peer || !peer->client_addr)
+		return;
+	pthread_mutex_lock(&w->conns_lock);
+	/* libmicrohttpd holds at most HTTP_MAX_CONNECTIONS: a slot is free */
+	for (int i = 0; i < HTTP_MAX_CONNECTIONS && !*ctx; i++) {
+		if (w->conns[i].used)
+			continue;
+		c = &w->conns[i];
+		c->used = 1;
+		c->fd = fd->connect_fd;
+		/* libmicrohttpd's copy of what accept() gave: whole for its family */
+		peer_of(peer->client_addr, sizeof(struct sockaddr_in6), c->peer,
+			c->name, sizeof(c->name));
+		c->waiting = 1;
+		c->cut = 0;
+		c->since = monotonic_s();
+		*ctx = c;
+		if (w->deadline_asleep)
+			pthread_cond_signal(&w->conns_wake);
+	}
+	pthread_mutex_unlock(&w->conns_lock);
+}
+
+/* waiting 0: the request is whole (the handler has it); 1: it was
+ * answered, and the next one on this connection is due by the deadline
+ * (else one quick request would free a slow second one from it). */
+static void request_state(struct web *w, struct MHD_Connection *mc, int waiting)
+{
+	const union MHD_ConnectionInfo *ci =
+		mhd.connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn *c = ci ? ci->socket_context : NULL;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&w->conns_lock);
+	c->waiting = waiting;
+	if (waiting) {
+		c->since = monotonic_s();
+		if (w->deadline_asleep)
+			pthread_cond_signal(&w->conns_wake);
+	}
+	pthread_mutex_unlock(&w->conns_lock);
+}
+
+static void request_done(void *cls, struct MHD_Connection *mc, void **req_ctx,
+			 enum MHD_RequestTerminationCode why)
+{
+	(void)req_ctx;
+	(void)why;
+	request_state(cls, mc, 1);
+}
+
+/* The deadline thread: shuts down (both ways) a connection whose request
+ * is not whole HTTP_REQUEST_DEADLINE_S after it became due; libmicrohttpd
+ * then reads the end of it and closes it. The idle timeout alone lets a
+ * client that sends a byte now and then hold a connection forever. */
+static void *deadline_main(void *arg)
+{
+	struct web *w = arg;
+
+	pthread_mutex_lock(&w->conns_lock);
+	for (;;) {
+		double now = monotonic_s(), next = -1;
+		struct timespec at;
+
+		for (int i = 0; i < HTTP_MAX_CONNECTIONS; i++) {
+			struct conn *c = &w->conns[i];
+			double due;
+
+			if (!c->used || !c->waiting || c->cut)
+				continue;
+			due = c->since + HTTP_REQUEST_DEADLINE_S;
+			if (now >= due) {
+				/* under the lock: fd is still this connection's */
+				shutdown(c->fd, SHUT_RDWR);
+				c->cut = 1;
+				log_debug(NULL, "http: cut a connection from %s: no whole "
+					  "request in %d s", c->name, HTTP_REQUEST_DEADLINE_S);
+			} else if (next < 0 || due < next) {
+				next = due;
+			}
+		}
+		/* a request that becomes due later is due after `next` */
+		w->deadline_asleep = next < 0;
+		if (next < 0) {
+			pthread_cond_wait(&w->conns_wake, &w->conns_lock);
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &at);
+		at = clock_add(at, next - now);
+		pthread_cond_timedwait(&w->conns_wake, &w->conns_lock, &at);
+	}
+	return NULL;
+}
+
+/* The connection table, before the server starts. */
+static void conns_init(struct web *w)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&w->conns_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->conns_wake, &ca);
+	pthread_condattr_destroy(&ca);
+	for (int i = 0; i < HTTP_MAX_CONNECTIONS; i++)
+		w->conns[i].fd = -1;
+}
+
+/* The deadline thread, for the life of the process. 0, or -1 with why set. */
+static int deadline_start(struct web *w, char *why, size_t whylen)
+{
+	pthread_t t;
+	int rc = pthread_create(&t, NULL, deadline_main, w);
+
+	if (rc != 0) {
+		snprintf(why, whylen, "cannot start the deadline thread: %s", strerror(rc));
+		return -1;
+	}
+	pthread_detach(t);
+	return 0;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 			      const char *url, const char *method,
 			      const char *version, const char *upload_data,
@@ -242,6 +464,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 	(void)upload_data;
 	(void)upload_data_size;
 	(void)con_cls;
+	request_state(w, conn, 0);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 				  "only GET and HEAD\n", 0);
@@ -308,7 +531,8 @@ static struct MHD_Daemon *start(struct web *w, const struct web_settings *ws)
 		{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, w },
 		{ MHD_OPTION_SOCK_ADDR, 0, &ss },
 		{ MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNECTIONS, NULL },
-		{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_MAX_PER_ADDRESS, NULL },
+		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)connection_event, w },
+		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_done, w },
 		{ MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_TIMEOUT_S, NULL },
 		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONNECTION_MEMORY, NULL },
 		{ MHD_OPTION_LISTEN_BACKLOG_SIZE, 128, NULL },
@@ -318,7 +542,7 @@ static struct MHD_Daemon *start(struct web *w, const struct web_settings *ws)
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	w->starting = 1;
-	d = mhd.start_daemon(flags, (uint16_t)port, NULL, NULL, handle, w,
+	d = mhd.start_daemon(flags, (uint16_t)port, admit, w, handle, w,
 			     MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
 	w->starting = 0;
 	if (!d && !w->start_error[0])
@@ -399,6 +623,7 @@ void web_process_main(int sock, pid_t parent, const struct web_settings *ws)
 	w.username = ws->username;
 	w.password = ws->password;
 	pthread_mutex_init(&w.lock, NULL);
+	conns_init(&w);
 	/* no ask goes out before the message that says it started: a request
 	 * accepted at once waits for the lock */
 	pthread_mutex_lock(&w.lock);
@@ -408,7 +633,8 @@ void web_process_main(int sock, pid_t parent, const struct web_settings *ws)
 	free(ws->cert);
 	if (!d) {
 		snprintf(st.error, sizeof(st.error), "%s", w.start_error);
-	} else if (drop(ws, st.error, sizeof(st.error)) == 0) {
+	} else if (drop(ws, st.error, sizeof(st.error)) == 0 &&
+		   deadline_start(&w, st.error, sizeof(st.error)) == 0) {
 		/* a change of credentials cleared the parent-death signal */
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		if (getppid() != parent)

@@ -12,9 +12,18 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define HTTP_MAX_CONNECTIONS 64     /* in total; more are refused at accept */
-#define HTTP_MAX_PER_ADDRESS 16     /* from one client address */
+/* Connections: a few client addresses must not be able to take them all
+ * (a slowloris, a header line every few seconds, is never idle), so an
+ * address gets a share, and a request has a deadline. An "address" is an
+ * IPv4 address or an IPv6 /64 (one host commonly has a /64 to pick from). */
+#define HTTP_MAX_CONNECTIONS 64     /* in total; more wait in the listen backlog */
+#define HTTP_MAX_PER_ADDRESS 16     /* from one address; more are closed at accept */
+#define HTTP_CROWDED 48             /* from this many open connections on, */
+#define HTTP_CROWDED_PER_ADDRESS 4  /* an address holding this many gets no more */
 #define HTTP_IDLE_TIMEOUT_S 10      /* a connection silent this long is closed */
+#define HTTP_REQUEST_DEADLINE_S 10  /* a request not whole this long after its
+				     * connection opened, or after the answer
+				     * before it, is cut (shutdown) */
 #define HTTP_CONNECTION_MEMORY (32 * 1024) /* request line + headers + buffers */
 #define HTTP_PAGE_MAX (64u << 20)   /* largest rendered page */
 #define HTTP_LIBRARY "libmicrohttpd.so.12"

@@ -147,20 +147,20 @@ cat "$CSV" >&2
 assert_eq "results-$(date +%F).csv" "$(basename "$CSV")" "CSV file name"
 HEADER="timestamp,site,result,failed_step,external_rtt_ms,external_loss_pct"
 HEADER+=",login_ms,internal_rtt_ms,internal_loss_pct,teardown_ms,detail"
-HEADER+=",internal_first_ms,login_connect_ms,login_tls_ms,login_auth_ms,login_tunnel_ms"
+HEADER+=",internal_first_ms,login_connect_ms,login_tls_ms,login_auth_ms,login_tunnel_ms,end"
 assert_eq "$HEADER" "$(head -1 "$CSV")" "CSV header"
 assert_eq 5 "$(wc -l <"$CSV")" "CSV lines (header + 4 rows)"
-# every row: 16 fields exactly as epmon writes them (detail always quoted; no vpn: no
-# first echo through a tunnel, no login phases)
+# every row: 17 fields exactly as epmon writes them (detail always quoted; no vpn: no
+# first echo through a tunnel, no login phases; the end mark "." last)
 N='[0-9]+'
 TS='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}[+-][0-9]{2}:[0-9]{2}'
 R3="$N\.[0-9]{3}"
-assert_match "^$TS,good,OK,,$R3,0\.0,,$R3,0\.0,,\"\",,,,,\$" "$(sed -n 2p "$CSV")" "CSV row: good"
-assert_match "^$TS,intfail,FAIL,internal_ping,$R3,0\.0,,,100\.0,,\"no reply from 10\.213\.2\.10 in 1 s\",,,,,\$" \
+assert_match "^$TS,good,OK,,$R3,0\.0,,$R3,0\.0,,\"\",,,,,,\.\$" "$(sed -n 2p "$CSV")" "CSV row: good"
+assert_match "^$TS,intfail,FAIL,internal_ping,$R3,0\.0,,,100\.0,,\"no reply from 10\.213\.2\.10 in 1 s\",,,,,,\.\$" \
 	"$(sed -n 3p "$CSV")" "CSV row: intfail"
-assert_match "^$TS,extfail,FAIL,external_ping,,100\.0,,,,,\"no reply from 10\.213\.2\.10 in 1 s\",,,,,\$" \
+assert_match "^$TS,extfail,FAIL,external_ping,,100\.0,,,,,\"no reply from 10\.213\.2\.10 in 1 s\",,,,,,\.\$" \
 	"$(sed -n 4p "$CSV")" "CSV row: extfail"
-assert_match "^$TS,slow,OK,,$R3,0\.0,,$R3,0\.0,,\"\",,,,,\$" "$(sed -n 5p "$CSV")" "CSV row: slow"
+assert_match "^$TS,slow,OK,,$R3,0\.0,,$R3,0\.0,,\"\",,,,,,\.\$" "$(sed -n 5p "$CSV")" "CSV row: slow"
 
 get() { csv_get "$CSV" "$1" "$2"; }
 # The figure must be the responder's delay, not the veth's 0.05 ms. Sub-0.1 ms accuracy is

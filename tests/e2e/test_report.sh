@@ -254,6 +254,49 @@ assert_eq 0 "$rc" "report default range: exit status"
 assert_eq "fresh" "$(sed -n 2p "$TMP/out" | cut -d, -f1)" "default range: the site of the last hour"
 assert_eq "" "$(grep '^old' "$TMP/out")" "default range: nothing older than 7 days"
 
+# ---- a NUL inside a field, a row cut short then written again whole (issue 13) ----
+# Today's layout (the end mark last). A NUL in login_ms (9\0000000.5 once read as 9.0) and in
+# a site name (al\0ha once read as "al", with an open outage); a row cut just before its
+# detail's opening quote, then the header and the row again, as epmon appends after a short
+# write: each damaged line reported, the cut row counted once.
+mkdir -p "$TMP/torn"
+sed "s|$TMP/results|$TMP/torn|" "$TMP/config.yml" >"$TMP/torn.yml"
+chmod 600 "$TMP/torn.yml"
+"$PY" - "$TMP/torn/results-2026-04-02.csv" <<'PYEOF' || fail "cannot write the torn file"
+import sys
+H = (b"timestamp,site,result,failed_step,external_rtt_ms,external_loss_pct,login_ms,"
+     b"internal_rtt_ms,internal_loss_pct,teardown_ms,detail,internal_first_ms,"
+     b"login_connect_ms,login_tls_ms,login_auth_ms,login_tunnel_ms,end\n")
+def row(hm, site, login, fail=b"", detail=b'""'):
+    return (b"2026-04-02T" + hm + b":00.000+02:00," + site + (b",FAIL," if fail else b",OK,") +
+            fail + b",1.500,0.0," + login + b",3.250,0.0,40.0," + detail +
+            b",3.100,5.0,300.2,480.1,27.1,.\n")
+cut = row(b"00:15", b"paris", b"", b"vpn_login", b'"failed in auth: bad credentials"')
+open(sys.argv[1], "wb").write(
+    H + row(b"00:00", b"paris", b"812.4") +
+    row(b"00:05", b"paris", b"9\x000000000.5") +
+    row(b"00:10", b"al\x00ha", b"", b"vpn_login", b'"down"') +
+    cut[:cut.index(b'"')] + b"\n" + H + cut +
+    row(b"00:20", b"paris", b"20.0"))
+PYEOF
+epmon report -c "$TMP/torn.yml" --from 2026-04-02 --to 2026-04-02 --format json
+assert_eq 0 "$rc" "report on NUL and torn lines: exit status"
+F=$TMP/torn/results-2026-04-02.csv
+assert_eq "$F:3: NUL byte
+$F:4: NUL byte
+$F:5: too few fields" "$(cat "$TMP/err")" "NUL and torn lines reported"
+"$PY" - "$TMP/out" <<'PYEOF' || fail "report over NUL and torn lines: $(cat "$TMP/out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["damaged_lines"] == 3, r["damaged_lines"]
+assert [s["site"] for s in r["sites"]] == ["paris"], [s["site"] for s in r["sites"]]
+p = r["sites"][0]
+assert (p["cycles"], p["failed"], p["failed_by_step"]["vpn_login"]) == (3, 1, 1), p
+assert [(o["cycles"], o["open"]) for o in p["outages"]] == [(1, False)], p["outages"]
+assert (p["login_ms"]["count"], p["login_ms"]["max"]) == (2, 812.4), p["login_ms"]
+PYEOF
+e2e_log "ok: NUL and torn lines reported, the cut row counted once"
+
 # ---- usage errors: exit 2, a message, nothing on stdout ----
 usage_error() {
 	local what=$1

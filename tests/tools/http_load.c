@@ -10,8 +10,12 @@
  *             --seconds S [--interval I]
  *       opens N connections, sends a request line, then one header line
  *       every I seconds (I = 0: nothing more) and never ends the request;
- *       after S seconds prints "opened=N refused=N closed=N held=N
- *       first_close_s=T" (closed: by the server; held: still open)
+ *       after S seconds, or once the server has closed them all, prints
+ *       "opened=N refused=N dropped=N closed=N held=N first_close_s=T
+ *       last_close_s=T" (refused: connect failed; dropped: closed by the
+ *       server within DROP_S of connecting, i.e. refused at accept; closed:
+ *       by the server later, first_close_s and last_close_s the first and
+ *       last of those, -1 when none; held: still open)
  *   http_load bigheader --port P [--addr A] [--size BYTES]
  *       one GET with a header line of BYTES; prints "status=CODE" or
  *       "status=closed"
@@ -33,6 +37,7 @@
 #include <unistd.h>
 
 #define MAX_CONNS 4096
+#define DROP_S 2.0                  /* closed sooner: refused at accept */
 
 struct opts {
 	const char *mode, *addr, *bind, *path;
@@ -197,10 +202,10 @@ static int flood(const struct opts *o)
 
 static int slowloris(const struct opts *o)
 {
-	int n = o->connections, opened = 0, refused = 0, closed = 0, held = 0;
+	int n = o->connections, opened = 0, refused = 0, dropped = 0, closed = 0, held = 0;
 	int *fd = calloc((size_t)n, sizeof(*fd));
 	struct pollfd *pfd = calloc((size_t)n, sizeof(*pfd));
-	double t0 = now_s(), next = t0, first_close = -1;
+	double t0 = now_s(), next = t0, first_close = -1, last_close = -1;
 	char line[64], buf[4096];
 	int header = 0;
 
@@ -213,7 +218,7 @@ static int slowloris(const struct opts *o)
 		else
 			opened++;
 	}
-	while (now_s() - t0 < o->seconds) {
+	while (now_s() - t0 < o->seconds && opened > dropped + closed) {
 		double t = now_s();
 		if (t >= next) {
 			/* first the request line, then one more header line each time */
@@ -240,11 +245,17 @@ static int slowloris(const struct opts *o)
 			if (got > 0 || (got < 0 && errno == EAGAIN))
 				continue;
 			/* EOF or reset: the server gave up on this connection */
-			if (first_close < 0)
-				first_close = now_s() - t0;
+			double at = now_s() - t0;
+			if (at < DROP_S) {
+				dropped++;
+			} else {
+				if (first_close < 0)
+					first_close = at;
+				last_close = at;
+				closed++;
+			}
 			close(fd[i]);
 			fd[i] = -1;
-			closed++;
 		}
 	}
 	for (int i = 0; i < n; i++) {
@@ -253,8 +264,9 @@ static int slowloris(const struct opts *o)
 			close(fd[i]);
 		}
 	}
-	printf("opened=%d refused=%d closed=%d held=%d first_close_s=%.2f\n", opened,
-	       refused, closed, held, first_close);
+	printf("opened=%d refused=%d dropped=%d closed=%d held=%d first_close_s=%.2f "
+	       "last_close_s=%.2f\n", opened, refused, dropped, closed, held, first_close,
+	       last_close);
 	free(fd);
 	free(pfd);
 	return 0;

@@ -300,6 +300,15 @@ static void test_damaged(void **state)
 		/* a row cut by a crash */
 		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.",
 		"2026-01-02T03:0",
+		/* ... without its end mark, or cut in the last field of an
+		 * older layout: an unquoted empty detail, a number's decimals */
+		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\",,,,,,",
+		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\",,,,,,x",
+		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\",,,,,,..",
+		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\",,,,,,\".\"",
+		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,",
+		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\",,,,,27.",
+		"2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,\"\",,,,,27",
 	};
 	struct csv_record rec;
 
@@ -314,6 +323,13 @@ static void test_tolerated(void **state)
 	struct csv_record rec;
 	char line[1200];
 
+	/* today's layout, with its end mark, and with CRLF */
+	assert_int_equal(parse("2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,"
+			       "\"\",,,,,27.1,.", &rec), 0);
+	assert_num(rec.login_phase_ms[VPN_PHASE_TUNNEL], 27.1);
+	assert_int_equal(parse("2026-01-02T03:04:05.000+00:00,s,OK,,1.0,0.0,2.0,3.0,0.0,4.0,"
+			       "\"\",,,,,,.\r", &rec), 0);
+
 	/* CRLF, an unquoted detail, 'Z', no fraction, a space for 'T' */
 	assert_int_equal(parse("2026-01-02 03:04:05Z,s,OK,,1,0,2,3,0,4,plain text\r", &rec), 0);
 	assert_int_equal(rec.ts, utc(2026, 1, 2, 3, 4, 5));
@@ -326,7 +342,7 @@ static void test_tolerated(void **state)
 	assert_int_equal(parse("2026-01-02T03:04:05.1+00:00,s,OK,teardown,,,,,,,\"\"", &rec), 0);
 	assert_int_equal(rec.failed_step, STEP_NONE);
 	assert_int_equal(rec.ts_ms, 100);
-	assert_int_equal(parse("2026-01-02T03:04:05.123456789+00:00,s,FAIL,,,,,,,,", &rec), 0);
+	assert_int_equal(parse("2026-01-02T03:04:05.123456789+00:00,s,FAIL,,,,,,,,\"\"", &rec), 0);
 	assert_int_equal(rec.ok, 0);
 	assert_int_equal(rec.failed_step, STEP_NONE);
 	assert_int_equal(rec.ts_ms, 123);
@@ -355,20 +371,20 @@ static void test_offsets(void **state)
 {
 	struct csv_record rec;
 
-	assert_int_equal(parse("2026-11-25T16:38:12.345+01:00,s,OK,,,,,,,,", &rec), 0);
+	assert_int_equal(parse("2026-11-25T16:38:12.345+01:00,s,OK,,,,,,,,\"\"", &rec), 0);
 	assert_int_equal(rec.ts, utc(2026, 11, 25, 15, 38, 12));
-	assert_int_equal(parse("2026-11-25T16:38:12.345-03:30,s,OK,,,,,,,,", &rec), 0);
+	assert_int_equal(parse("2026-11-25T16:38:12.345-03:30,s,OK,,,,,,,,\"\"", &rec), 0);
 	assert_int_equal(rec.ts, utc(2026, 11, 25, 20, 8, 12));
-	assert_int_equal(parse("2026-01-01T05:29:59.999+05:30,s,OK,,,,,,,,", &rec), 0);
+	assert_int_equal(parse("2026-01-01T05:29:59.999+05:30,s,OK,,,,,,,,\"\"", &rec), 0);
 	assert_int_equal(rec.ts, utc(2025, 12, 31, 23, 59, 59));
 	assert_int_equal(rec.ts_ms, 999);
-	assert_int_equal(parse("2024-02-29T00:00:00.000+00:00,s,OK,,,,,,,,", &rec), 0);
+	assert_int_equal(parse("2024-02-29T00:00:00.000+00:00,s,OK,,,,,,,,\"\"", &rec), 0);
 	assert_int_equal(rec.ts, utc(2024, 2, 29, 0, 0, 0));
-	assert_int_equal(parse("2000-03-01T00:00:00.000+00:00,s,OK,,,,,,,,", &rec), 0);
+	assert_int_equal(parse("2000-03-01T00:00:00.000+00:00,s,OK,,,,,,,,\"\"", &rec), 0);
 	assert_int_equal(rec.ts, utc(2000, 3, 1, 0, 0, 0));
-	assert_int_equal(parse("1970-01-01T00:00:00.000+00:00,s,OK,,,,,,,,", &rec), 0);
+	assert_int_equal(parse("1970-01-01T00:00:00.000+00:00,s,OK,,,,,,,,\"\"", &rec), 0);
 	assert_int_equal(rec.ts, 0);
-	assert_int_equal(parse("2100-12-31T23:59:59.000+00:00,s,OK,,,,,,,,", &rec), 0);
+	assert_int_equal(parse("2100-12-31T23:59:59.000+00:00,s,OK,,,,,,,,\"\"", &rec), 0);
 	assert_int_equal(rec.ts, utc(2100, 12, 31, 23, 59, 59));
 
 	/* every day of a few years, against timegm() */
@@ -377,7 +393,7 @@ static void test_offsets(void **state)
 		char line[128];
 
 		gmtime_r(&t, &tm);
-		strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S.000+00:00,s,OK,,,,,,,,", &tm);
+		strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S.000+00:00,s,OK,,,,,,,,\"\"", &tm);
 		assert_int_equal(parse(line, &rec), 0);
 		assert_int_equal(rec.ts, t);
 	}
@@ -520,11 +536,11 @@ static void test_scan_errors(void **state)
 	/* a line longer than the reader's limit, between good ones */
 	big = malloc(n + 512);
 	assert_non_null(big);
-	strcpy(big, H "2026-01-01T00:00:00Z,a,OK,,,,,,,,\n2026-01-01T00:00:01Z,a,OK,,,,,,,,\"");
+	strcpy(big, H "2026-01-01T00:00:00Z,a,OK,,,,,,,,\"\"\n2026-01-01T00:00:01Z,a,OK,,,,,,,,\"");
 	k = strlen(big);
 	memset(big + k, 'x', n);
 	big[k + n] = '\0';
-	strcat(big, "\"\n2026-01-01T00:00:02Z,a,OK,,,,,,,,\n");
+	strcat(big, "\"\n2026-01-01T00:00:02Z,a,OK,,,,,,,,\"\"\n");
 	write_file(dir, "results-2026-01-01.csv", big);
 	free(big);
 
@@ -567,13 +583,15 @@ static void no_bad(const char *path, unsigned long line, const char *why, void *
 	fail_msg("%s:%lu: %s", path, line, why);
 }
 
-#define H_NEW "timestamp,site,result,failed_step,external_rtt_ms,external_loss_pct," \
-	      "login_ms,internal_rtt_ms,internal_loss_pct,teardown_ms,detail," \
-	      "internal_first_ms,login_connect_ms,login_tls_ms,login_auth_ms,login_tunnel_ms\n"
+/* The header of the epmon before the end mark (16 columns), and today's. */
+#define H16 "timestamp,site,result,failed_step,external_rtt_ms,external_loss_pct," \
+	    "login_ms,internal_rtt_ms,internal_loss_pct,teardown_ms,detail," \
+	    "internal_first_ms,login_connect_ms,login_tls_ms,login_auth_ms,login_tunnel_ms"
+#define H_NEW H16 ",end\n"
 
 /* A file of an epmon before the login phases (11 columns) reads as before,
  * the new figures NAN; a day's file begun by it and continued by a newer
- * epmon (16 fields under the old header) reads both; a header goes by
+ * epmon (16 or 17 fields under the old header) reads both; a header goes by
  * names, in any order, unknown columns skipped. */
 static void test_scan_old_and_new_layouts(void **state)
 {
@@ -593,10 +611,15 @@ static void test_scan_old_and_new_layouts(void **state)
 		   "\"failed in auth after 4.2 s: bad credentials\",,5.0,300.2,,\n");
 	write_file(dir, "results-2026-02-02.csv",
 		   "site,teardown_ms,login_tls_ms,probe_name,timestamp,result\n"
-		   "moved,9.5,7.25,p1,2026-02-02T00:00:00.000+00:00,OK\n");
+		   "moved,9.5,7.25,p1,2026-02-02T00:00:00.000+00:00,OK\n"
+		   H16 "\n"
+		   "2026-02-02T00:05:00.000+00:00,h16,OK,,1.5,0.0,812.4,3.25,0.0,40.0,\"\","
+		   "24.125,5.0,300.2,480.1,27.1\n"
+		   "2026-02-02T00:10:00.000+00:00,end,OK,,1.5,0.0,812.4,3.25,0.0,40.0,\"\","
+		   "24.125,5.0,300.2,480.1,27.1,.\n");
 	assert_int_equal(csv_scan(dir, utc(2026, 2, 1, 0, 0, 0), utc(2026, 2, 2, 23, 0, 0),
 				  keep_record, no_bad, r), 0);
-	assert_int_equal(r->n, 4);
+	assert_int_equal(r->n, 6);
 
 	c = &r->rec[0];     /* the old layout */
 	assert_string_equal(c->site, "old");
@@ -632,6 +655,13 @@ static void test_scan_old_and_new_layouts(void **state)
 	assert_true(isnan(c->login_ms));
 	assert_string_equal(c->detail, "");
 
+	/* the 16 columns before the end mark; today's 17 under that header */
+	assert_string_equal(r->rec[4].site, "h16");
+	assert_num(r->rec[4].login_phase_ms[VPN_PHASE_TUNNEL], 27.1);
+	assert_string_equal(r->rec[5].site, "end");
+	assert_num(r->rec[5].login_phase_ms[VPN_PHASE_TUNNEL], 27.1);
+	assert_num(r->rec[5].internal_first_ms, 24.125);
+
 	/* a row that fits neither its header nor a layout epmon writes */
 	write_file(dir, "results-2026-02-03.csv", H_NEW
 		   "2026-02-03T00:00:00.000+00:00,x,OK,,1.5,0.0,812.4,3.25,0.0,40.0,\"\",1\n");
@@ -642,6 +672,25 @@ static void test_scan_old_and_new_layouts(void **state)
 		assert_int_equal(s->nrows, 0);
 		assert_int_equal(s->nbad, 1);
 		assert_string_equal(s->bad[0], "results-2026-02-03.csv:2: too few fields");
+		free(s);
+	}
+	/* fewer fields than the header is how a cut row looks, even when they
+	 * make a layout epmon wrote: 16 and 11 fields under today's header */
+	write_file(dir, "results-2026-02-05.csv", H_NEW
+		   "2026-02-05T00:00:00.000+00:00,x,OK,,1.5,0.0,812.4,3.25,0.0,40.0,\"\","
+		   "24.125,5.0,300.2,480.1,27.1\n"
+		   "2026-02-05T00:05:00.000+00:00,x,OK,,1.5,0.0,812.4,3.25,0.0,40.0,\"\"\n"
+		   "2026-02-05T00:10:00.000+00:00,x,OK,,1.5,0.0,812.4,3.25,0.0,40.0,\"\","
+		   "24.125,5.0,300.2,480.1,27.1,.\n");
+	{
+		struct seen *s = calloc(1, sizeof(*s));
+		assert_int_equal(csv_scan(dir, utc(2026, 2, 5, 0, 0, 0), utc(2026, 2, 5, 23, 0, 0),
+					  on_row, on_bad, s), 0);
+		assert_int_equal(s->nrows, 1);
+		assert_string_equal(s->rows[0], "x 1770250200");
+		assert_int_equal(s->nbad, 2);
+		assert_string_equal(s->bad[0], "results-2026-02-05.csv:2: too few fields");
+		assert_string_equal(s->bad[1], "results-2026-02-05.csv:3: too few fields");
 		free(s);
 	}
 	/* a header without a site column is said so; its rows go by their count */
@@ -661,6 +710,239 @@ static void test_scan_old_and_new_layouts(void **state)
 	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 	free(dir);
 	free(r);
+}
+
+/* A file of len bytes (it may hold NULs). */
+static void write_bytes(const char *dir, const char *name, const char *data, size_t len)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* csv_scan of one day's file holding [data, data + len). */
+static void scan_bytes(const char *dir, const char *data, size_t len, struct seen *s)
+{
+	memset(s, 0, sizeof(*s));
+	write_bytes(dir, "results-2026-03-01.csv", data, len);
+	assert_int_equal(csv_scan(dir, utc(2026, 3, 1, 0, 0, 0), utc(2026, 3, 1, 23, 0, 0),
+				  on_row, on_bad, s), 0);
+}
+
+/* A NUL inside a field would end it early (login_ms 9\0000000.5 read as 9,
+ * site al\0ha as "al", a FAIL row then opening an outage of "al"): the line
+ * is damaged whatever the field, reported with its line number, skipped,
+ * and the rows around it count. */
+static void test_nul_byte(void **state)
+{
+	static const struct { const char *needle; int at; } where[] = {
+		{ "90000000.5", 1 },    /* a number */
+		{ "al#ha", 2 },         /* the site name */
+		{ "bad#thing", 3 },     /* the detail */
+		{ "2026-03-01T", 0 },   /* the timestamp */
+		{ ",.\n", 1 },          /* the end mark */
+	};
+	const size_t nwhere = sizeof(where) / sizeof(where[0]);
+	struct seen *s = calloc(1, sizeof(*s));
+	char *dir = strdup("/tmp/epmon-csvread.XXXXXX");
+	char good[RESULTS_ROW_MAX], bad[RESULTS_ROW_MAX], *file;
+	size_t at, glen, blen;
+	struct site_result res;
+	struct csv_record rec;
+
+	set_tz("UTC");
+	assert_non_null(s);
+	assert_non_null(mkdtemp(dir));
+	res = ok_result("al#ha", utc(2026, 3, 1, 10, 0, 0), 0);
+	res.ok = 0;
+	res.failed_step = STEP_INTERNAL_PING;
+	res.login_ms = 90000000.5;
+	strcpy(res.detail, "bad#thing");
+	blen = (size_t)results_format_row(&res, bad, sizeof(bad));
+	res = ok_result("fine", utc(2026, 3, 1, 9, 0, 0), 0);
+	glen = (size_t)results_format_row(&res, good, sizeof(good));
+
+	file = malloc(strlen(results_header) + 2 * glen + nwhere * blen);
+	assert_non_null(file);
+	memcpy(file, results_header, strlen(results_header));
+	at = strlen(results_header);
+	memcpy(file + at, good, glen);
+	at += glen;
+	for (size_t i = 0; i < nwhere; i++) {
+		char line[RESULTS_ROW_MAX];
+		char *p;
+
+		memcpy(line, bad, blen + 1);
+		for (p = line; (p = strchr(p, '#')) != NULL; )
+			*p = 'x';   /* "alxha": NUL-free, it is a row */
+		assert_int_equal(csv_parse_row(line, blen - 1, &rec), 0);
+		p = strstr(bad, where[i].needle);
+		assert_non_null(p);
+		line[p - bad + where[i].at] = '\0';
+		if (csv_parse_row(line, blen - 1, &rec) != -1)
+			fail_msg("a NUL in %s accepted", where[i].needle);
+		memcpy(file + at, line, blen);
+		at += blen;
+	}
+	memcpy(file + at, good, glen);
+	at += glen;
+
+	scan_bytes(dir, file, at, s);
+	assert_int_equal(s->nrows, 2);
+	assert_string_equal(s->rows[0], "fine 1772355600");
+	assert_string_equal(s->rows[1], "fine 1772355600");
+	assert_int_equal(s->nbad, (int)nwhere);
+	for (size_t i = 0; i < nwhere; i++) {
+		char want[64];
+		snprintf(want, sizeof(want), "results-2026-03-01.csv:%zu: NUL byte", i + 3);
+		assert_string_equal(s->bad[i], want);
+	}
+
+	/* a NUL in the header: reported; the rows then go by their count */
+	file[4] = '\0';
+	scan_bytes(dir, file, at, s);
+	assert_int_equal(s->nrows, 2);
+	assert_int_equal(s->nbad, (int)nwhere + 1);
+	assert_string_equal(s->bad[0], "results-2026-03-01.csv:1: NUL byte");
+
+	free(file);
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+	free(s);
+}
+
+/* A row cut at any byte is never a row in its file: last without a '\n',
+ * or ended by the '\n' that the next append puts after it and followed by
+ * the row written again (with the header again, as results.c does, or
+ * without), which then counts once. Whole but for its '\n', last in the
+ * file, it counts. (csv_parse_row has no header: it reads 11 or 16 fields
+ * as the older layouts, so a cut leaving one of those that looks whole
+ * passes there; a file has its header.) */
+static void test_cut_at_every_offset(void **state)
+{
+	struct seen *s = calloc(1, sizeof(*s));
+	char *dir = strdup("/tmp/epmon-csvread.XXXXXX");
+	char row[RESULTS_ROW_MAX], file[3 * RESULTS_ROW_MAX];
+	const size_t hlen = strlen(results_header);
+	struct site_result res;
+	struct csv_record rec;
+	size_t len;
+
+	set_tz("UTC");
+	assert_non_null(s);
+	assert_non_null(mkdtemp(dir));
+	res = ok_result("paris, \"gw\"", utc(2026, 3, 1, 10, 0, 0), 5000000);
+	res.ok = 0;
+	res.failed_step = STEP_INTERNAL_PING;
+	strcpy(res.detail, "no reply from \"10.1.0.1\", 3 sent");
+	res.internal_first_replied = 1;
+	res.internal_first_ms = 31.25;
+	res.login_phases = 0xf;
+	res.login_phase_ms[VPN_PHASE_CONNECT] = 10.0;
+	res.login_phase_ms[VPN_PHASE_TLS] = 200.5;
+	res.login_phase_ms[VPN_PHASE_AUTH] = 900.25;
+	res.login_phase_ms[VPN_PHASE_TUNNEL] = 124.0;
+	len = (size_t)results_format_row(&res, row, sizeof(row)) - 1;   /* without '\n' */
+	assert_int_equal(csv_parse_row(row, len, &rec), 0);
+	memcpy(file, results_header, hlen);
+
+	for (size_t k = 0; k < len; k++) {
+		size_t n = hlen;
+
+		if (k > (size_t)(strrchr(row, ',') - row) && csv_parse_row(row, k, &rec) != -1)
+			fail_msg("cut after %zu of %zu bytes, parsed: %.*s", k, len, (int)k, row);
+
+		memcpy(file + n, row, k);      /* last, no '\n' */
+		n += k;
+		scan_bytes(dir, file, n, s);
+		assert_int_equal(s->nrows, 0);
+		assert_int_equal(s->nbad, k > 0);
+
+		file[n++] = '\n';              /* then the header and the row again */
+		memcpy(file + n, results_header, hlen);
+		memcpy(file + n + hlen, row, len + 1);
+		scan_bytes(dir, file, n + hlen + len + 1, s);
+		if (s->nrows != 1 || s->nbad != (k > 0))
+			fail_msg("cut after %zu bytes, then the row: %d row(s), %d damaged",
+				 k, s->nrows, s->nbad);
+
+		memcpy(file + n, row, len + 1); /* the row again, no header */
+		scan_bytes(dir, file, n + len + 1, s);
+		if (s->nrows != 1 || s->nbad != (k > 0))
+			fail_msg("cut after %zu bytes, then the row: %d row(s), %d damaged",
+				 k, s->nrows, s->nbad);
+		if (k > 0)   /* the cut row's line */
+			assert_memory_equal(s->bad[0], "results-2026-03-01.csv:2: ", 26);
+	}
+	memcpy(file + hlen, row, len);         /* whole, only the '\n' missing */
+	scan_bytes(dir, file, hlen + len, s);
+	assert_int_equal(s->nrows, 1);
+	assert_int_equal(s->nbad, 0);
+
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+	free(s);
+}
+
+/* Rows of older epmons have no end mark. Cut at every byte and ended by a
+ * '\n', they are damaged but where the cut leaves a field that looks whole:
+ * after the first '"' of a "" in the quoted detail (11 columns), after the
+ * last ',' before a login phase (16 columns: an empty phase). Those few are
+ * read as rows; nothing else is. Without its '\n', last in its file, such a
+ * row is never read (every older epmon ended a row with it in the same
+ * write). */
+static void test_older_layout_cuts(void **state)
+{
+	static const struct { const char *header, *row; } old[] = {
+		{ H, "2026-03-01T00:00:00.000+00:00,old,FAIL,vpn_login,1.5,0.0,,,,40.0,"
+		     "\"said \"\"no\"\", bye\"" },
+		{ H16 "\n", "2026-03-01T00:05:00.000+00:00,h16,OK,,1.5,0.0,812.4,3.25,0.0,40.0,"
+			    "\"\",24.125,5.0,300.2,480.1,27.1" },
+		{ H16 "\n", "2026-03-01T00:10:00.000+00:00,h16,OK,,1.5,0.0,,,,,\"x\",,,,," },
+	};
+	struct seen *s = calloc(1, sizeof(*s));
+	char *dir = strdup("/tmp/epmon-csvread.XXXXXX");
+	char file[1024];
+
+	set_tz("UTC");
+	assert_non_null(s);
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
+		const char *row = old[i].row;
+		size_t hlen = strlen(old[i].header), len = strlen(row);
+		const char *detail = strchr(row, '"');
+
+		memcpy(file, old[i].header, hlen);
+		for (size_t k = 1; k <= len; k++) {
+			/* the ambiguous cuts, as the comment above says */
+			int looks_whole = k == len ||
+				(i == 0 && row + k - 1 > detail && row[k - 1] == '"' &&
+				 row[k] == '"') ||
+				(i == 1 && k == (size_t)(strrchr(row, ',') - row) + 1);
+
+			memcpy(file + hlen, row, k);
+			memcpy(file + hlen + k, "\n", 1);
+			memcpy(file + hlen + k + 1, row, len);
+			memcpy(file + hlen + k + 1 + len, "\n", 1);
+			scan_bytes(dir, file, hlen + k + len + 2, s);
+			if (s->nrows != 1 + looks_whole || s->nbad != !looks_whole)
+				fail_msg("%s cut after %zu of %zu bytes: %d row(s), %d damaged",
+					 old[i].header, k, len, s->nrows, s->nbad);
+			scan_bytes(dir, file, hlen + k, s);
+			assert_int_equal(s->nrows, 0);
+			assert_int_equal(s->nbad, 1);
+		}
+		assert_string_equal(s->bad[0] + strlen("results-2026-03-01.csv:2: "),
+				    "partial row (no end of line)");
+	}
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+	free(s);
 }
 
 /* Rows written by results_write() come back in order. */
@@ -710,6 +992,9 @@ int main(void)
 		cmocka_unit_test(test_scan_errors),
 		cmocka_unit_test(test_scan_written),
 		cmocka_unit_test(test_scan_old_and_new_layouts),
+		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_cut_at_every_offset),
+		cmocka_unit_test(test_older_layout_cuts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,14 +16,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "store/csvread.h"
 #include "store/results.h"
 
-#define NFIELDS 16
+#define NFIELDS 17
 
 /* ---- helpers ---- */
 
@@ -199,7 +202,7 @@ static void capture_start(struct capture *c)
 	close(fd);
 }
 
-static char *capture_end(struct capture *c)
+static char *capture_stop(struct capture *c, int show)
 {
 	char *text;
 
@@ -209,8 +212,14 @@ static char *capture_end(struct capture *c)
 	text = slurp(c->path);
 	unlink(c->path);
 	assert_non_null(text);
-	printf("%s", text); /* shown in the test output, for the record */
+	if (show)
+		printf("%s", text); /* shown in the test output, for the record */
 	return text;
+}
+
+static char *capture_end(struct capture *c)
+{
+	return capture_stop(c, 1);
 }
 
 static int count_of(const char *text, const char *needle)
@@ -220,6 +229,41 @@ static int count_of(const char *text, const char *needle)
 	for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
 		n++;
 	return n;
+}
+
+/* What a reader (csv_scan, as `epmon report` reads) makes of a directory. */
+struct read_back {
+	int rows;
+	int of_site;          /* rows of `site` */
+	const char *site;
+	int bad;
+	char first_bad[256];  /* "LINE: why" */
+};
+
+static int rb_row(const struct csv_record *rec, void *arg)
+{
+	struct read_back *rb = arg;
+
+	rb->rows++;
+	rb->of_site += rb->site && !strcmp(rec->site, rb->site);
+	return 0;
+}
+
+static void rb_bad(const char *path, unsigned long line, const char *why, void *arg)
+{
+	struct read_back *rb = arg;
+
+	(void)path;
+	if (rb->bad++ == 0)
+		snprintf(rb->first_bad, sizeof(rb->first_bad), "%lu: %s", line, why);
+}
+
+static struct read_back read_back(const char *dir, const char *site)
+{
+	struct read_back rb = { .site = site };
+
+	assert_int_equal(csv_scan(dir, 0, utc(2100, 1, 1, 0, 0, 0), rb_row, rb_bad, &rb), 0);
+	return rb;
 }
 
 /* ---- formatting ---- */
@@ -240,7 +284,7 @@ static void test_header(void **state)
 			    "timestamp,site,result,failed_step,external_rtt_ms,external_loss_pct,"
 			    "login_ms,internal_rtt_ms,internal_loss_pct,teardown_ms,detail,"
 			    "internal_first_ms,login_connect_ms,login_tls_ms,login_auth_ms,"
-			    "login_tunnel_ms\n");
+			    "login_tunnel_ms,end\n");
 }
 
 static void test_format_ok_row(void **state)
@@ -253,7 +297,7 @@ static void test_format_ok_row(void **state)
 	res = ok_result("paris-gw", utc(2026, 11, 25, 15, 38, 12), 345999999);
 	n = results_format_row(&res, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-11-25T16:38:12.345+01:00,paris-gw,OK,,12.346,0.0,"
-			    "1234.6,25.000,0.0,321.0,\"\",,,,,\n");
+			    "1234.6,25.000,0.0,321.0,\"\",,,,,,.\n");
 	assert_int_equal(n, (int)strlen(buf));
 
 	assert_int_equal(csv_split(buf, f, NFIELDS + 1), NFIELDS);
@@ -268,6 +312,7 @@ static void test_format_ok_row(void **state)
 	assert_string_equal(f[8], "0.0");
 	assert_string_equal(f[9], "321.0");
 	assert_string_equal(f[10], "");
+	assert_string_equal(f[16], ".");   /* the end mark */
 
 	/* ok wins over a stray failed_step */
 	res.failed_step = STEP_TEARDOWN;
@@ -292,7 +337,7 @@ static void test_format_failed_external(void **state)
 	strcpy(res.detail, "no reply from 192.0.2.1 in 2 s");
 	results_format_row(&res, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-07-01T12:00:00.007+02:00,lyon,FAIL,external_ping,"
-			    ",100.0,,,,,\"no reply from 192.0.2.1 in 2 s\",,,,,\n");
+			    ",100.0,,,,,\"no reply from 192.0.2.1 in 2 s\",,,,,,.\n");
 }
 
 static void test_format_internal_no_reply(void **state)
@@ -310,7 +355,7 @@ static void test_format_internal_no_reply(void **state)
 					    .avg_ms = 99.0 };
 	results_format_row(&res, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-01-02T03:04:05.000+00:00,nice,FAIL,internal_ping,"
-			    "0.000,25.0,1234.6,,100.0,321.0,\"\",,,,,\n");
+			    "0.000,25.0,1234.6,,100.0,321.0,\"\",,,,,,.\n");
 
 	/* login failed: later steps not run, teardown ran */
 	res.failed_step = STEP_VPN_LOGIN;
@@ -319,7 +364,7 @@ static void test_format_internal_no_reply(void **state)
 	strcpy(res.detail, "login timed out");
 	results_format_row(&res, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-01-02T03:04:05.000+00:00,nice,FAIL,vpn_login,"
-			    "0.000,25.0,30000.0,,,321.0,\"login timed out\",,,,,\n");
+			    "0.000,25.0,30000.0,,,321.0,\"login timed out\",,,,,,.\n");
 }
 
 static void test_format_quoting(void **state)
@@ -332,7 +377,7 @@ static void test_format_quoting(void **state)
 	strcpy(res.detail, "x, \"y\"\nz\r\nend");
 	results_format_row(&res, buf, sizeof(buf));
 	assert_non_null(strstr(buf, ",\"a,b\",OK,"));
-	assert_non_null(strstr(buf, ",\"x, \"\"y\"\" z  end\",,,,,\n"));
+	assert_non_null(strstr(buf, ",\"x, \"\"y\"\" z  end\",,,,,,.\n"));
 	assert_ptr_equal(strchr(buf, '\n'), buf + strlen(buf) - 1); /* one line */
 	assert_int_equal(csv_split(buf, f, NFIELDS + 1), NFIELDS);
 	assert_string_equal(f[1], "a,b");
@@ -364,7 +409,7 @@ static void test_format_odd_numbers(void **state)
 	res.internal.avg_ms = 1e300;
 	res.teardown_ms = 0.05;
 	results_format_row(&res, buf, sizeof(buf));
-	assert_string_equal(buf, "1970-01-01T00:00:00.000+00:00,s,OK,,,0.0,,,0.0,0.1,\"\",,,,,\n");
+	assert_string_equal(buf, "1970-01-01T00:00:00.000+00:00,s,OK,,,0.0,,,0.0,0.1,\"\",,,,,,.\n");
 }
 
 /* The columns after detail: the first echo through the tunnel (3 decimals)
@@ -385,7 +430,7 @@ static void test_format_phases_and_first_echo(void **state)
 	res.login_phase_ms[VPN_PHASE_TUNNEL] = 3.36;
 	results_format_row(&res, buf, sizeof(buf));
 	assert_string_equal(buf, "1970-01-01T00:00:00.000+00:00,s,OK,,12.346,0.0,1234.6,"
-			    "25.000,0.0,321.0,\"\",24.568,8.0,15.8,,3.4\n");
+			    "25.000,0.0,321.0,\"\",24.568,8.0,15.8,,3.4,.\n");
 	assert_int_equal(csv_split(buf, f, NFIELDS + 1), NFIELDS);
 	assert_string_equal(f[11], "24.568");
 	assert_string_equal(f[15], "3.4");
@@ -400,7 +445,7 @@ static void test_format_phases_and_first_echo(void **state)
 	strcpy(res.detail, "failed in auth after 41 ms: bad credentials");
 	results_format_row(&res, buf, sizeof(buf));
 	assert_string_equal(buf, "1970-01-01T00:00:00.000+00:00,s,FAIL,vpn_login,12.346,0.0,,"
-			    ",,321.0,\"failed in auth after 41 ms: bad credentials\",,8.0,15.8,,\n");
+			    ",,321.0,\"failed in auth after 41 ms: bad credentials\",,8.0,15.8,,,.\n");
 }
 
 static void test_format_buffer_size(void **state)
@@ -515,7 +560,10 @@ static void test_header_once(void **state)
 	rm_tree(dir);
 }
 
-static void test_existing_file_untouched(void **state)
+/* A file the writer did not begin keeps its bytes; the first row appended
+ * states the current header before it (its last line is no row of this
+ * layout), the next one does not. */
+static void test_existing_file_kept(void **state)
 {
 	char *dir = make_tmpdir();
 	char *path = day_path(dir, "2026-11-25");
@@ -531,12 +579,236 @@ static void test_existing_file_untouched(void **state)
 	ra = row_of(&a);
 	assert_int_equal(results_write(r, &a), 0);
 	assert_int_equal(results_write(r, &a), 0);
-	assert_true(asprintf(&expected, "%s%s%s", old, ra, ra) > 0);
-	assert_file(dir, "2026-11-25", expected); /* old bytes intact, no header */
+	assert_true(asprintf(&expected, "%s%s%s%s", old, results_header, ra, ra) > 0);
+	assert_file(dir, "2026-11-25", expected); /* old bytes intact */
 
 	results_free(r);
 	free(expected);
 	free(ra);
+	free(path);
+	rm_tree(dir);
+}
+
+/* A day's file begun by the epmon before the end mark (16 columns): the
+ * first row appended states the current header, later ones and a later
+ * epmon (a new results object) do not, and every row reads back. */
+static void test_older_file_continued(void **state)
+{
+	static const char old[] =
+		"timestamp,site,result,failed_step,external_rtt_ms,external_loss_pct,"
+		"login_ms,internal_rtt_ms,internal_loss_pct,teardown_ms,detail,"
+		"internal_first_ms,login_connect_ms,login_tls_ms,login_auth_ms,login_tunnel_ms\n"
+		"2026-11-25T09:00:00.000+00:00,old,OK,,1.0,0.0,812.4,3.0,0.0,4.0,\"\","
+		"24.1,5.0,300.2,480.1,27.1\n";
+	char *dir = make_tmpdir();
+	char *path = day_path(dir, "2026-11-25");
+	struct site_result a;
+	struct results *r;
+	struct read_back got;
+	char *ra, *expected;
+
+	set_tz("UTC");
+	write_file(path, old);
+	a = ok_result("alpha", utc(2026, 11, 25, 10, 0, 0), 0);
+	ra = row_of(&a);
+	r = results_new(dir);
+	assert_int_equal(results_write(r, &a), 0);
+	assert_int_equal(results_write(r, &a), 0);
+	results_free(r);
+	r = results_new(dir);
+	assert_int_equal(results_write(r, &a), 0);
+	results_free(r);
+	assert_true(asprintf(&expected, "%s%s%s%s%s", old, results_header, ra, ra, ra) > 0);
+	assert_file(dir, "2026-11-25", expected);
+
+	got = read_back(dir, "old");
+	assert_int_equal(got.rows, 4);
+	assert_int_equal(got.of_site, 1);
+	assert_int_equal(got.bad, 0);
+
+	free(expected);
+	free(ra);
+	free(path);
+	rm_tree(dir);
+}
+
+/* A day's file left ending inside a row (an epmon killed mid-write, a power
+ * cut), found by a later epmon that knows nothing of it: the next row starts
+ * a line of its own, after the header again; read back, the cut row is
+ * reported (file:line) and each whole row counts once. A row that missed
+ * only its '\n' gets it, and nothing more. */
+static void test_append_after_torn_row(void **state)
+{
+	char *dir = make_tmpdir();
+	char *path = day_path(dir, "2026-11-25");
+	struct site_result a, b;
+	struct results *r;
+	struct read_back got;
+	char *ra, *rb, *torn, *expected;
+
+	set_tz("UTC");
+	a = ok_result("alpha", utc(2026, 11, 25, 10, 0, 0), 0);
+	b = ok_result("beta", utc(2026, 11, 25, 10, 5, 0), 0);
+	strcpy(b.detail, "cut in here");
+	ra = row_of(&a);
+	rb = row_of(&b);
+
+	/* cut in the detail of b: a kill -9 between its bytes */
+	assert_true(asprintf(&torn, "%s%s%.*s", results_header, ra,
+			     (int)(strstr(rb, " here") - rb), rb) > 0);
+	write_file(path, torn);
+	r = results_new(dir);
+	assert_int_equal(results_write(r, &b), 0);
+	results_free(r);
+	assert_true(asprintf(&expected, "%s\n%s%s", torn, results_header, rb) > 0);
+	assert_file(dir, "2026-11-25", expected);
+	got = read_back(dir, "beta");
+	assert_int_equal(got.rows, 2);
+	assert_int_equal(got.of_site, 1);
+	assert_int_equal(got.bad, 1);
+	assert_string_equal(got.first_bad, "3: unterminated quoted field");
+	free(torn);
+	free(expected);
+
+	/* cut just before its '\n': the row is whole */
+	assert_true(asprintf(&torn, "%s%.*s", results_header, (int)strlen(ra) - 1, ra) > 0);
+	write_file(path, torn);
+	got = read_back(dir, "alpha");
+	assert_int_equal(got.of_site, 1);
+	assert_int_equal(got.bad, 0);
+	r = results_new(dir);
+	assert_int_equal(results_write(r, &b), 0);
+	results_free(r);
+	assert_true(asprintf(&expected, "%s%s%s", results_header, ra, rb) > 0);
+	assert_file(dir, "2026-11-25", expected);
+	free(torn);
+	free(expected);
+
+	/* a line of NULs, as a power cut can leave: on a line of its own too */
+	assert_true(asprintf(&torn, "%s%s", results_header, ra) > 0);
+	write_file(path, torn);
+	{
+		FILE *f = fopen(path, "ab");
+		assert_non_null(f);
+		assert_int_equal(fwrite("\0\0\0\0", 1, 4, f), 4);
+		assert_int_equal(fclose(f), 0);
+	}
+	r = results_new(dir);
+	assert_int_equal(results_write(r, &b), 0);
+	results_free(r);
+	got = read_back(dir, "beta");
+	assert_int_equal(got.rows, 2);
+	assert_int_equal(got.of_site, 1);
+	assert_int_equal(got.bad, 1);
+	assert_string_equal(got.first_bad, "3: NUL byte");
+	free(torn);
+
+	free(ra);
+	free(rb);
+	free(path);
+	rm_tree(dir);
+}
+
+/* A real short write at every byte offset of a row: RLIMIT_FSIZE makes the
+ * kernel write up to the limit and return the count. Each time the row stays
+ * pending (but when only its '\n' is missing: then it is whole), the next
+ * flush writes it again whole on a line of its own, and a reader counts it
+ * once, the cut copy reported. The file is large from the start, so the
+ * limit never stops another file of this process (the captured log). */
+static void test_short_write_every_offset(void **state)
+{
+	char *dir = make_tmpdir();
+	char *path = day_path(dir, "2026-11-25");
+	struct site_result a, b, c;
+	struct results *r;
+	struct rlimit saved, low;
+	struct capture cap;
+	struct read_back got;
+	char *ra, *rb, *rc, *fill, *text, *log;
+	size_t len, k, at, nfill = 4000;
+	struct stat st;
+
+	set_tz("UTC");
+	a = ok_result("alpha", utc(2026, 11, 25, 10, 0, 0), 0);
+	b = ok_result("beta", utc(2026, 11, 25, 10, 5, 0), 0);
+	b.ok = 0;
+	b.failed_step = STEP_INTERNAL_PING;
+	strcpy(b.detail, "no reply, \"10.1.0.1\"");
+	b.internal_first_replied = 1;
+	b.internal_first_ms = 3.25;
+	b.login_phases = 0xf;
+	b.login_phase_ms[VPN_PHASE_TUNNEL] = 27.1;
+	c = ok_result("gamma", utc(2026, 11, 25, 10, 10, 0), 0);
+	ra = row_of(&a);
+	rb = row_of(&b);
+	rc = row_of(&c);
+	len = strlen(rb);
+
+	fill = malloc(strlen(results_header) + nfill * strlen(ra) + 1);
+	assert_non_null(fill);
+	strcpy(fill, results_header);
+	at = strlen(fill);
+	for (k = 0; k < nfill; k++, at += strlen(ra))
+		memcpy(fill + at, ra, strlen(ra) + 1);
+	write_file(path, fill);
+
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	r = results_new(dir);
+	capture_start(&cap);
+	for (k = 0; k < len; k++) {
+		int rc_write;
+
+		assert_int_equal(stat(path, &st), 0);
+		low = saved;
+		low.rlim_cur = (rlim_t)st.st_size + k;
+		assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+		rc_write = results_write(r, &b);
+		assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+		assert_int_equal(rc_write, k == len - 1 ? 0 : -1);
+		assert_int_equal(results_flush(r), 0);
+		assert_int_equal(results_pending(r), 0);
+	}
+	assert_int_equal(results_write(r, &c), 0);
+	log = capture_stop(&cap, 0);
+	signal(SIGXFSZ, SIG_DFL);
+	results_free(r);
+	/* k = 0: nothing written (EFBIG); len - 1: whole */
+	assert_int_equal(count_of(log, "short write ("), (int)len - 2);
+	assert_int_equal(count_of(log, "writable again"), (int)len - 1);
+	free(log);
+
+	/* the fill, b (k = 0), then each cut b, '\n', the header and b, the
+	 * b that missed its '\n', which c's '\n' ends */
+	text = slurp(path);
+	assert_memory_equal(text, fill, strlen(fill));
+	at = strlen(fill);
+	assert_memory_equal(text + at, rb, len);
+	at += len;
+	for (k = 1; k < len - 1; k++) {
+		assert_memory_equal(text + at, rb, k);
+		at += k;
+		assert_int_equal(text[at], '\n');
+		at++;
+		assert_memory_equal(text + at, results_header, strlen(results_header));
+		at += strlen(results_header);
+		assert_memory_equal(text + at, rb, len);
+		at += len;
+	}
+	assert_memory_equal(text + at, rb, len);
+	at += len;
+	assert_string_equal(text + at, rc);
+	free(text);
+
+	got = read_back(dir, "beta");
+	assert_int_equal(got.of_site, (int)len);
+	assert_int_equal(got.rows, (int)(nfill + len + 1));
+	assert_int_equal(got.bad, (int)len - 2);
+
+	free(fill);
+	free(ra);
+	free(rb);
+	free(rc);
 	free(path);
 	rm_tree(dir);
 }
@@ -790,7 +1062,7 @@ static void test_disk_full_and_read_only(void **state)
 	struct site_result a, b;
 	char *ra, *rb;
 	struct capture cap;
-	int fd, i, rc = 0;
+	int fd, i, i_full, rc = 0;
 
 	if (unshare(CLONE_NEWNS) < 0 ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
@@ -820,6 +1092,7 @@ static void test_disk_full_and_read_only(void **state)
 	capture_start(&cap);
 	for (i = 0; i < 20 && (rc = results_write(r, &b)) == 0; i++)
 		;
+	i_full = i;
 	assert_int_equal(rc, -1);
 	assert_int_equal(results_pending(r), 1);
 	assert_int_equal(results_write(r, &b), -1); /* now a plain ENOSPC */
@@ -842,7 +1115,7 @@ static void test_disk_full_and_read_only(void **state)
 	assert_non_null(strstr(log, "writable again"));
 	free(log);
 
-	/* header, a, i full b rows, a partial b ended by '\n', b, b */
+	/* header, a, i full b rows, a partial b, '\n', the header again, b, b */
 	text = slurp(path);
 	assert_memory_equal(text, results_header, strlen(results_header));
 	expected = text + strlen(results_header);
@@ -857,10 +1130,22 @@ static void test_disk_full_and_read_only(void **state)
 	assert_true(nl - expected < (long)strlen(rb) - 1);
 	assert_memory_equal(expected, rb, (size_t)(nl - expected)); /* a prefix */
 	expected = nl + 1;
+	assert_memory_equal(expected, results_header, strlen(results_header));
+	expected += strlen(results_header);
 	assert_memory_equal(expected, rb, strlen(rb));
 	expected += strlen(rb);
 	assert_string_equal(expected, rb);
 	free(text);
+	/* read back: every whole row once, the cut one reported */
+	{
+		struct read_back got = read_back(dir, "beta");
+		assert_int_equal(got.rows, 1 + i_full + 2);
+		assert_int_equal(got.of_site, i_full + 2);
+		assert_int_equal(got.bad, 1);
+		char want[64];
+		snprintf(want, sizeof(want), "%d: unterminated quoted field", i_full + 3);
+		assert_string_equal(got.first_bad, want);   /* cut in b's long detail */
+	}
 
 	/* read-only file system: EROFS, then back */
 	assert_int_equal(mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
@@ -902,7 +1187,10 @@ int main(void)
 		cmocka_unit_test(test_timestamp_offsets),
 		cmocka_unit_test(test_file_path),
 		cmocka_unit_test(test_header_once),
-		cmocka_unit_test(test_existing_file_untouched),
+		cmocka_unit_test(test_existing_file_kept),
+		cmocka_unit_test(test_older_file_continued),
+		cmocka_unit_test(test_append_after_torn_row),
+		cmocka_unit_test(test_short_write_every_offset),
 		cmocka_unit_test(test_rotation_midnight),
 		cmocka_unit_test(test_dst_day_one_file),
 		cmocka_unit_test(test_mkdir_p),
