@@ -117,8 +117,10 @@ static void success_threshold_ends_outage_after_streak(void **state)
 	feed_none(st, cfg, "paris", 1, 1300);
 	feed_none(st, cfg, "paris", 1, 1360);
 	make_dir(dir);
+	alert_state_set_batch(st, 41);      /* the staged mails that go with it */
 	assert_int_equal(alert_state_save(st, dir), 0);
 	back = alert_state_load(dir);
+	assert_int_equal(alert_state_batch(back), 41);
 	assert_same_site(alert_find(st, "paris"), alert_find(back, "paris"));
 	assert_int_equal(feed(back, cfg, "paris", 1, 1420, &evs), 1);
 	assert_int_equal(evs[0].kind, ALERT_UP);

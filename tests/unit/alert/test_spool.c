@@ -166,6 +166,36 @@ static void bury_and_expire(void **state)
 	remove_dir(dir);
 }
 
+/* Staged mails are invisible until their batch is committed; a later
+ * batch (its state never saved) is dropped; killed writes are cleaned. */
+static void staged_until_settled(void **state)
+{
+	char dir[64], path[256];
+	struct spool_entry *list = NULL;
+	struct spool *sp;
+	FILE *f;
+
+	make_dir(dir);
+	sp = spool_new(dir);
+	assert_int_equal(spool_stage(sp, 5, "paris", "down", "five", 4, 42), 0);
+	assert_int_equal(spool_stage(sp, 6, "lyon", "down", "six", 3, 42), 0);
+	assert_int_equal(spool_count(sp), 0);               /* the sender sees none */
+	snprintf(path, sizeof(path), "%s/spool/.0000000042.000001.1.0-x-down.eml.tmp", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	/* batch 5's state was saved, 6's was not (the process was killed) */
+	assert_int_equal(spool_settle(sp, 5), 1);
+	assert_int_equal(spool_list(sp, &list), 1);
+	assert_non_null(strstr(list[0].name, "-paris-down.eml"));
+	free(list);
+	assert_int_equal(access(path, F_OK), -1);           /* killed write removed */
+	assert_int_equal(spool_settle(sp, 6), 0);           /* 6 is gone for good */
+	assert_int_equal(spool_count(sp), 1);
+	spool_free(sp);
+	remove_dir(dir);
+}
+
 static void backoff_doubles_up_to_max(void **state)
 {
 	assert_true(spool_backoff_s(1, 60, 1800) == 60);
@@ -206,6 +236,7 @@ int main(void)
 		cmocka_unit_test(add_list_read_remove),
 		cmocka_unit_test(same_second_names_differ),
 		cmocka_unit_test(bury_and_expire),
+		cmocka_unit_test(staged_until_settled),
 		cmocka_unit_test(backoff_doubles_up_to_max),
 		cmocka_unit_test(unwritable_spool),
 	};
