@@ -100,8 +100,9 @@ static void prepare_resolv(const struct site *site, const struct vpn_env *env,
 		if (good_candidate(&now))
 			resolv_save_good(file, &now);
 		else if (now.data)
-			log_warn(site->name, "%s carries a VPN client's mark and there is no "
-				 "good copy to restore; fix it by hand", resolv_path(env));
+			log_warn(site->name, "%s %s and there is no good copy to restore; fix it "
+				 "by hand", resolv_path(env), resolv_has_client_mark(&now) ?
+				 "carries a VPN client's mark" : "is empty");
 		resolv_copy_free(&now);
 		resolv_copy_free(&good);
 		return;
