@@ -13,7 +13,7 @@ WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 $(WERROR)
 CFLAGS    ?= -O2 -g
 # CPPFLAGS and LDFLAGS as given (a distribution's hardening flags reach every object)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DEPMON_VERSION='"$(VERSION)"' -Isrc $(CPPFLAGS) $(WARN) $(CFLAGS) $(SANFLAGS)
-LDLIBS    := -lyaml -lmnl -lnftables -ldl -lpthread -lutil -lm
+LDLIBS    := -lyaml -lmnl -lnftables -lseccomp -ldl -lpthread -lutil -lm
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 SRC       := $(wildcard src/*.c src/*/*.c)
@@ -25,7 +25,7 @@ UNIT_BIN  := $(addprefix $(BUILD)/tests/,$(notdir $(UNIT_SRC:.c=)))
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-DEB_PKGS  := build-essential pkg-config libyaml-dev libcmocka-dev libmnl-dev libcurl4-openssl-dev python3-aiosmtpd libmicrohttpd-dev libnftables-dev nftables iproute2 iputils-ping \
+DEB_PKGS  := build-essential pkg-config libyaml-dev libcmocka-dev libmnl-dev libseccomp-dev libcurl4-openssl-dev python3-aiosmtpd libmicrohttpd-dev libnftables-dev nftables iproute2 iputils-ping \
              ocserv openconnect openvpn gnutls-bin procps python3 psmisc strace prometheus prometheus-alertmanager chromium curl tzdata \
              dpkg-dev debhelper lintian systemd
 # installed without their recommendations (wireguard-tools recommends a kernel image);

@@ -250,9 +250,18 @@ static void reap(struct http_server *s, int kill_first)
 		while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
 			;
 		if (!kill_first) {
-			if (WIFSIGNALED(status))
+			if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+				log_error(NULL, "http: the web process %d made a system call its "
+					  "seccomp filter forbids (src/web/sandbox.c; the "
+					  "kernel's audit log names it): please report it",
+					  (int)s->pid);
+			else if (WIFSIGNALED(status))
 				log_error(NULL, "http: the web process %d was killed by signal %d",
 					  (int)s->pid, WTERMSIG(status));
+			else if (WEXITSTATUS(status) == 128 + SIGSYS)
+				log_error(NULL, "http: the web process %d made a system call its "
+					  "seccomp filter forbids (named on stderr above): please "
+					  "report it", (int)s->pid);
 			else
 				log_error(NULL, "http: the web process %d exited with status %d",
 					  (int)s->pid, WEXITSTATUS(status));

@@ -27,6 +27,7 @@
 #include "util/secret.h"
 #include "config/config.h"
 #include "web/metrics.h"
+#include "web/sandbox.h"
 #include "web/status_page.h"
 
 /* libmicrohttpd links GnuTLS, several MB resident: it is loaded when an
@@ -639,7 +640,8 @@ void web_process_main(int sock, pid_t parent, const struct web_settings *ws)
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		if (getppid() != parent)
 			_exit(0);
-		st.ok = 1;
+		/* last: from here on only what serving needs (sandbox.c) */
+		st.ok = web_sandbox(st.error, sizeof(st.error)) == 0;
 	}
 	if (fd_write_all(w.sock, &st, sizeof(st)) < 0 || !st.ok)
 		_exit(1);

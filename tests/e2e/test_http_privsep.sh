@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The HTTP server runs in a process of its own without privileges (src/web/server.h):
 #   1. `epmon run` with http: has one child "epmon-web": not root (the epmon user or
-#      nobody), no capabilities, no_new_privs, not dumpable, chrooted in an empty
+#      nobody), no capabilities, no_new_privs, a seccomp filter in every thread (mode 2:
+#      src/web/sandbox.c), not dumpable, chrooted in an empty
 #      directory, an empty environment, and no byte of a password epmon holds in its
 #      environment anywhere in its memory (read from /proc/PID/mem); epmon itself is not
 #      dumpable;
@@ -58,6 +59,10 @@ assert_eq "$uid $uid $uid $uid" "$(status "$W" Uid | tr -s '\t ' ' ')" "web: rea
 assert_eq 0000000000000000 "$(status "$W" CapEff)" "web: effective capabilities"
 assert_eq 0000000000000000 "$(status "$W" CapPrm)" "web: permitted capabilities"
 assert_eq 1 "$(status "$W" NoNewPrivs)" "web: no_new_privs"
+for t in /proc/"$W"/task/*; do
+	assert_eq 2 "$(awk '$1 == "Seccomp:" { print $2 }' "$t/status")" \
+		"web: seccomp filter mode of thread ${t##*/}"
+done
 assert_eq "$EPMON_PID" "$(status "$W" PPid)" "web: parent"
 root=$(readlink "/proc/$W/root")
 assert_eq /run/epmon/web "$root" "web: root directory"
