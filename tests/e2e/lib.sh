@@ -1123,3 +1123,38 @@ secrecy_watch_stop() {
 	sed 's/^/    watch| /' "$TMP/watch.out" >&2
 	[ "$rc" -eq 0 ] || fail "the watcher failed (exit $rc, above)"
 }
+
+# ---- startct (issue 13): test_startct_*.sh with the FAKE tests/lab/fake-startct ----
+# SonicWall's startct cannot be installed here: a `client: startct` site runs the fake, which
+# speaks the dialogue of epmon's startct profile and then misbehaves (its header says how).
+
+# wait_file FILE SECONDS: wait until FILE exists; 0 when it did, 1 after SECONDS.
+wait_file() {
+	local end=$(($(date +%s%N) + $2 * 1000000000))
+	until [ -e "$1" ]; do
+		[ "$(date +%s%N)" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
+# lab_startct_fake_site NAME DIR MODE [KEY=VALUE...] [-- FAKE_ARG...]: the YAML of site NAME
+# on lab gateway 1 with client startct run as the FAKE tests/lab/fake-startct: `command`
+# its path, `args` startct's own (-m {gateway} -u {username}) then --fake-mode MODE
+# --fake-dir DIR (made here, 0700: the fake's pid, argv, cmdline, environ, got) and each
+# FAKE_ARG; as $LAB_USER with the good password file. KEY=VALUE pairs change or add keys
+# (login_timeout=3, ...).
+lab_startct_fake_site() {
+	local name=$1 dir=$2 mode=$3 fake a list kv=()
+	shift 3
+	lab_fake fake fake-startct
+	mkdir -m 0700 "$dir" || fail "mkdir $dir"
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do kv+=("$1"); shift; done
+	[ $# -eq 0 ] || shift
+	list='"-m", "{gateway}", "-u", "{username}", "--fake-mode", "'$mode'", "--fake-dir", "'$dir'"'
+	for a in "$@"; do
+		a=${a//\\/\\\\}
+		list+=", \"${a//\"/\\\"}\""
+	done
+	lab_site "$name" 1 client=startct command="$fake" gateway="$LAB_GW1_IP" \
+		username="$LAB_USER" password_file="$LAB_PASSWORD_FILE" "args=[$list]" "${kv[@]}"
+}
