@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/utf8.h"
 
 /* Readers go by the header (csvread.h). `end` is the last column of every
  * row, always ".": a row cut anywhere (a crash, a full disk) lacks it, so
@@ -107,22 +108,31 @@ static void put_fixed(struct out *o, double v, int decimals)
 	put(o, "%s%lld.%0*lld", sign, n / scale[decimals], decimals, n % scale[decimals]);
 }
 
-/* RFC 4180 field. CR and LF become spaces so that a row stays one line. */
+/* RFC 4180 field of valid UTF-8 (a detail quotes a client's output, which
+ * may hold anything): CR, LF and the other control characters become
+ * spaces, so that a row stays one line, and a byte that is not UTF-8 '?'. */
 static void put_field(struct out *o, const char *s, size_t max, int always_quote)
 {
-	size_t n = strnlen(s, max), i;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strnlen(s, max), i, len;
 	int quote = always_quote || memchr(s, ',', n) || memchr(s, '"', n);
 
 	if (quote)
 		put_c(o, '"');
-	for (i = 0; i < n; i++) {
-		if (s[i] == '"') {
+	for (i = 0; i < n; i += len) {
+		len = utf8_seq_len(u + i, n - i);
+		if (len == 0) {
+			put_c(o, '?');
+			len = 1;
+		} else if (u[i] == '"') {
 			put_c(o, '"');
 			put_c(o, '"');
-		} else if (s[i] == '\n' || s[i] == '\r') {
-			put_c(o, ' ');
+		} else if (u[i] < 0x20 || u[i] == 0x7f ||
+			   (len == 2 && u[i] == 0xc2 && u[i + 1] < 0xa0)) {
+			put_c(o, ' ');  /* C0, DEL and C1 (U+0080..U+009F) controls */
 		} else {
-			put_c(o, s[i]);
+			for (size_t k = 0; k < len; k++)
+				put_c(o, s[i + k]);
 		}
 	}
 	if (quote)

@@ -65,6 +65,9 @@ void utf8_clean_line(char *s)
 			p[i++] = '?';
 		} else if (len == 1 && (p[i] < 0x20 || p[i] == 0x7f)) {
 			p[i++] = ' ';
+		} else if (len == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0) {
+			p[i++] = ' ';   /* a C1 control, U+0080..U+009F (CSI: U+009B) */
+			p[i++] = ' ';
 		} else {
 			i += len;
 		}

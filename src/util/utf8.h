@@ -14,7 +14,8 @@ size_t utf8_seq_len(const unsigned char *s, size_t n);
 int utf8_copy(char *dst, size_t size, const char *src);
 
 /* Rewrites s in place as one line of valid UTF-8: control characters
- * (tab, CR, LF, ...) become spaces, invalid bytes become '?'. */
+ * (tab, CR, LF, ..., DEL and the C1 ones) become spaces, invalid bytes
+ * become '?'. */
 void utf8_clean_line(char *s);
 
 #endif

@@ -96,6 +96,32 @@ static void run_as(uid_t *uid, gid_t *gid)
 	}
 }
 
+/* Reads cert_file and key_file (as root) and tries them as the web process
+ * will. 0 with ws->cert and ws->key (the caller frees them), or -1 with
+ * why naming the file. */
+static int tls_load(const char *cert_file, const char *key_file,
+		    struct web_settings *ws, char *why, size_t whylen)
+{
+	char err[PATH_MAX + 128];
+
+	ws->cert = secret_read_file(cert_file, HTTP_FILE_MAX, &ws->cert_len, err, sizeof(err));
+	if (!ws->cert) {
+		snprintf(why, whylen, "cannot read cert_file %s: %s", cert_file, err);
+		return -1;
+	}
+	ws->key = secret_read_file(key_file, HTTP_FILE_MAX, &ws->key_len, err, sizeof(err));
+	if (!ws->key) {
+		snprintf(why, whylen, "cannot read key_file %s: %s", key_file, err);
+		return -1;
+	}
+	if (web_tls_check(ws->cert, ws->key, err, sizeof(err)) < 0) {
+		snprintf(why, whylen, "cert_file %s or key_file %s refused: %s", cert_file,
+			 key_file, err);
+		return -1;
+	}
+	return 0;
+}
+
 /* Reads the secrets (as root), forks the web process, waits for it to say
  * it listens. 0, or -1 with the reason logged. */
 static int spawn(struct http_server *s)
@@ -103,7 +129,7 @@ static int spawn(struct http_server *s)
 	struct web_settings ws = { .listen = s->listen, .username = s->username,
 				   .empty_dir = EPMON_RUN_DIR "/web" };
 	struct web_started st = { 0 };
-	char why[PATH_MAX + 128], pw[HTTP_PASSWORD_MAX + 1];
+	char why[2 * PATH_MAX + 256], pw[HTTP_PASSWORD_MAX + 1];
 	struct pollfd pfd;
 	int sv[2], rc = -1;
 	pid_t parent = getpid();
@@ -115,19 +141,9 @@ static int spawn(struct http_server *s)
 		}
 		ws.password = pw;
 	}
-	if (s->cert_file) {
-		ws.cert = secret_read_file(s->cert_file, HTTP_FILE_MAX, &ws.cert_len, why,
-					   sizeof(why));
-		if (!ws.cert) {
-			log_error(NULL, "http: cannot read cert_file %s: %s", s->cert_file, why);
-			goto wipe;
-		}
-		ws.key = secret_read_file(s->key_file, HTTP_FILE_MAX, &ws.key_len, why,
-					  sizeof(why));
-		if (!ws.key) {
-			log_error(NULL, "http: cannot read key_file %s: %s", s->key_file, why);
-			goto wipe;
-		}
+	if (s->cert_file && tls_load(s->cert_file, s->key_file, &ws, why, sizeof(why)) < 0) {
+		log_error(NULL, "http: %s", why);
+		goto wipe;
 	}
 	run_as(&ws.uid, &ws.gid);
 	if (mkdir(ws.empty_dir, 0755) < 0 && errno == ENOENT &&
@@ -401,6 +417,26 @@ void http_server_update(struct http_server *s, const struct cycle_report *rep,
 		monitor_after_cycle(s->mon, rep, overruns, alerts, spooled);
 }
 
+/* A reload to a certificate or key that cannot be loaded (a file being
+ * replaced, a typo) keeps the running server, as an invalid config keeps
+ * the old one: 1 when the new ones load, else 0 with the reason logged. */
+static int tls_usable(const struct http_settings *h)
+{
+	struct web_settings ws = { 0 };
+	char why[2 * PATH_MAX + 256];
+	int ok;
+
+	if (!h->cert_file)
+		return 1;
+	ok = tls_load(h->cert_file, h->key_file, &ws, why, sizeof(why)) == 0;
+	if (!ok)
+		log_error(NULL, "http: %s; still serving with the previous http: settings "
+			  "and certificate until a reload with good ones", why);
+	secret_free(ws.key, ws.key_len);
+	free(ws.cert);
+	return ok;
+}
+
 void http_server_reload(struct http_server **sp, const struct config *cfg,
 			const char *version, const struct notifier *alerts)
 {
@@ -419,6 +455,8 @@ void http_server_reload(struct http_server **sp, const struct config *cfg,
 	}
 	if (monitor_reload(s->mon, cfg) < 0)
 		log_error(NULL, "http: out of memory; the sites shown are the old ones");
+	if (s->thread_started && !tls_usable(&cfg->http))
+		return;
 	stop_process(s);
 	if (settings_copy(s, &cfg->http) < 0 || start_process(s) < 0)
 		log_error(NULL, "http: the server stays off until the next reload");

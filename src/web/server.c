@@ -149,8 +149,14 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 		msg[--n] = '\0';
 	/* refused connections and timeouts are routine for a public server */
 	log_debug(NULL, "http: %s", msg);
-	if (w->starting)
+	/* libmicrohttpd says what failed ("GnuTLS failed to setup x509
+	 * certificate/key: Base64 decoding error."), then that the start
+	 * failed ("Failed to initialize TLS support."): the first one says why */
+	if (w->starting && !w->start_error[0]) {
+		if (n > 0 && msg[n - 1] == '.')
+			msg[--n] = '\0';
 		snprintf(w->start_error, sizeof(w->start_error), "%s", msg);
+	}
 }
 
 static const char *const page_types[WEB_PAGE_COUNT] = { METRICS_CONTENT_TYPE,
@@ -540,6 +546,7 @@ static struct MHD_Daemon *start(struct web *w, const struct web_settings *ws)
 		/* without TLS the list ends here */
 		{ tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, ws->cert },
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, ws->key },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0, WEB_TLS_PRIORITIES },
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	w->starting = 1;
@@ -550,6 +557,42 @@ static struct MHD_Daemon *start(struct web *w, const struct web_settings *ws)
 		snprintf(w->start_error, sizeof(w->start_error),
 			 "libmicrohttpd refused to start");
 	return d;
+}
+
+/* The handler of web_tls_check()'s daemon, which never has a connection. */
+static enum MHD_Result refuse(void *cls, struct MHD_Connection *conn, const char *url,
+			     const char *method, const char *version,
+			     const char *upload_data, size_t *upload_data_size,
+			     void **con_cls)
+{
+	(void)cls, (void)conn, (void)url, (void)method, (void)version;
+	(void)upload_data, (void)upload_data_size, (void)con_cls;
+	return MHD_NO;
+}
+
+int web_tls_check(const char *cert, const char *key, char *why, size_t whylen)
+{
+	struct web w = { .starting = 1 };   /* only its start log is used */
+	struct MHD_OptionItem ops[] = {
+		{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, &w },
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0, WEB_TLS_PRIORITIES },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	/* no socket, no thread: GnuTLS loads the pair, nothing else happens */
+	struct MHD_Daemon *d = mhd.start_daemon(MHD_USE_NO_LISTEN_SOCKET | MHD_USE_TLS |
+						MHD_USE_ERROR_LOG, 0, NULL, NULL,
+						refuse, NULL, MHD_OPTION_ARRAY, ops,
+						MHD_OPTION_END);
+
+	if (d) {
+		mhd.stop_daemon(d);
+		return 0;
+	}
+	snprintf(why, whylen, "%s", w.start_error[0] ? w.start_error
+		 : "libmicrohttpd refused them");
+	return -1;
 }
 
 /* What a forked child of a multi-threaded root process must not keep: its

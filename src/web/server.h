@@ -27,6 +27,8 @@
 #define HTTP_CONNECTION_MEMORY (32 * 1024) /* request line + headers + buffers */
 #define HTTP_PAGE_MAX (64u << 20)   /* largest rendered page */
 #define HTTP_LIBRARY "libmicrohttpd.so.12"
+/* GnuTLS's defaults without SSL 3.0, TLS 1.0 and 1.1 (RFC 8996) */
+#define WEB_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 enum web_page { WEB_PAGE_METRICS, WEB_PAGE_STATUS, WEB_PAGE_HTML, WEB_PAGE_COUNT };
 
@@ -68,6 +70,11 @@ struct web_settings {
 /* libmicrohttpd is loaded (dlopen) by the root process before the first
  * fork, once. 0, or -1 with err set. */
 int web_load(char *err, size_t errlen);
+
+/* Loads cert and key (PEM, NUL-terminated) as the server would, without
+ * listening: in the root process, before it replaces a running server
+ * with one that could not start. 0, or -1 with GnuTLS's reason in why. */
+int web_tls_check(const char *cert, const char *key, char *why, size_t whylen);
 
 /* In the forked child: drops everything, serves, never returns. sock is
  * its end of the socketpair; parent the root process's pid. */

@@ -57,8 +57,9 @@ void status_page_escape(FILE *out, const char *s)
 			fputs("&quot;", out);
 		} else if (*p == '\'') {
 			fputs("&#39;", out);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			fputc(' ', out);
+		} else if (*p < 0x20 || *p == 0x7f ||
+			   (len == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
+			fputc(' ', out);    /* C0, DEL and C1 (U+0080..U+009F) controls */
 		} else {
 			fwrite(p, 1, len, out);
 		}

@@ -126,3 +126,24 @@ for path in sorted(glob.glob(d + "/results-*.csv")):
 EOF
 }
 
+
+# http_web_pid: the pid of $EPMON_PID's child named epmon-web, the web process ("" when
+# there is none).
+http_web_pid() {
+	local c
+	for c in $(cat "/proc/$EPMON_PID/task/"*/children 2>/dev/null); do
+		[ "$(cat "/proc/$c/comm" 2>/dev/null)" = epmon-web ] && { echo "$c"; return; }
+	done
+}
+
+# http_wait_web_pid SECONDS [NOT_PID]: wait for a web process (other than NOT_PID) and
+# print its pid; 1 after SECONDS.
+http_wait_web_pid() {
+	local end=$(($(date +%s%N) + $1 * 1000000000)) w
+	while [ "$(date +%s%N)" -lt "$end" ]; do
+		w=$(http_web_pid)
+		[ -n "$w" ] && [ "$w" != "${2:-}" ] && { echo "$w"; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
