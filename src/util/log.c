@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "util/log.h"
+#include "util/utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,10 +51,17 @@ static void log_emit(enum log_level level, const char *site, const char *fmt,
 	n += (size_t)snprintf(line + n, sizeof(line) - n, "%s: ", names[level]);
 	if (site && n < sizeof(line))
 		n += (size_t)snprintf(line + n, sizeof(line) - n, "[%s] ", site);
+	size_t start = n < sizeof(line) ? n : sizeof(line) - 1;
 	if (n < sizeof(line))
 		n += (size_t)vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	if (n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
+	line[n] = '\0';
+	if (start > n)
+		start = n;
+	/* messages quote clients and servers: no escape sequence or line
+	 * break of theirs reaches a terminal or the journal (same length) */
+	utf8_clean_line(line + start);
 	line[n++] = '\n';
 	/* one write per line so concurrent writers never interleave mid-line */
 	ssize_t w = write(STDERR_FILENO, line, n);

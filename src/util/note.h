@@ -8,7 +8,8 @@
 #include <stddef.h>
 
 /* Appends to the NUL-terminated buf of `size` bytes; truncated, never
- * overflowing, when full. */
+ * overflowing, when full. What is added is made one line of valid UTF-8:
+ * control characters become spaces, invalid bytes '?' (utf8_clean_line). */
 void note_add(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void note_vadd(char *buf, size_t size, const char *fmt, va_list ap)
