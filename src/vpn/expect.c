@@ -55,7 +55,8 @@ int session_compile(struct session *s, char *err, size_t errlen)
 		s->ncompiled_failed++;
 	}
 	if (sp->nmarks && (!(s->mark_re = calloc(sp->nmarks, sizeof(*s->mark_re))) ||
-			   !(s->mark_at = calloc(sp->nmarks, sizeof(*s->mark_at)))))
+			   !(s->mark_at = calloc(sp->nmarks, sizeof(*s->mark_at))) ||
+			   !(s->mark_line = calloc(sp->nmarks, sizeof(*s->mark_line)))))
 		goto oom;
 	for (size_t i = 0; i < sp->nmarks; i++) {
 		s->mark_at[i] = -1;
@@ -77,11 +78,13 @@ void session_free_patterns(struct session *s)
 	free(s->failed_re);
 	free(s->mark_re);
 	free(s->mark_at);
+	free(s->mark_line);
 	pattern_cache_free(s->own_patterns);
 	s->step_re = NULL;
 	s->failed_re = NULL;
 	s->mark_re = NULL;
 	s->mark_at = NULL;
+	s->mark_line = NULL;
 	s->marks_left = 0;
 	s->own_patterns = NULL;
 }
@@ -132,6 +135,16 @@ static int earliest(const struct session *s, size_t step, struct hit *h)
 		consider(h, HIT_CONNECTED, 0, s->match_pos, s->match_pos);
 	}
 	return h->kind != HIT_NONE;
+}
+
+/* Output read in one piece is timed line by line before the patterns see
+ * it: a mark on a line after the one that failed the login did not happen
+ * before the failure (the phase it failed in goes by the order of lines). */
+static void unmark_after(struct session *s, unsigned long long failed_at)
+{
+	for (size_t i = 0; i < s->spec.nmarks && s->mark_at; i++)
+		if (s->mark_at[i] >= 0 && s->mark_line[i] > failed_at)
+			s->mark_at[i] = -1;
 }
 
 /* Writes the step's answer; the text holding the password is wiped. */
@@ -257,6 +270,7 @@ enum session_outcome session_login(struct session *s)
 	for (;;) {
 		while (earliest(s, step, &h)) {
 			if (h.kind == HIT_FAILED) {
+				unmark_after(s, s->trimmed + h.so);
 				s->failed_index = (int)h.index;
 				failed_detail(s, &h);
 				s->match_pos = h.eo;
@@ -347,7 +361,7 @@ double session_secret_sent_at(const struct session *s)
 
 /* One line of output (masked, without its newline) against the marks that
  * have not matched yet: the first match of each is timed now. */
-void session_mark_line(struct session *s, const char *line)
+void session_mark_line(struct session *s, const char *line, unsigned long long at)
 {
 	double now = -1;
 
@@ -358,6 +372,7 @@ void session_mark_line(struct session *s, const char *line)
 		if (now < 0)
 			now = session_now_ms();
 		s->mark_at[i] = now;
+		s->mark_line[i] = at;
 		s->marks_left--;
 	}
 }

@@ -82,7 +82,7 @@ static void log_piece(struct session *s, const char *p, size_t n)
 		return;
 	session_unmask(line, sizeof(line), p, n);
 	if (s->marks_left)
-		session_mark_line(s, line);
+		session_mark_line(s, line, s->trimmed + (size_t)(p - s->buf));
 	if (debug)
 		log_debug(s->spec.site, "client: %s", line);
 }
@@ -177,6 +177,7 @@ static void trim(struct session *s)
 		return;
 	s->buf_bol = s->buf[drop - 1] == '\n';
 	memmove(s->buf, s->buf + drop, s->len - drop);
+	s->trimmed += drop;
 	s->len -= drop;
 	s->settled -= drop;
 	s->log_pos -= drop;

@@ -42,6 +42,7 @@ struct session {
 	size_t ncompiled_failed;
 	const regex_t **mark_re;   /* one per mark; NULL where it is empty */
 	double *mark_at;           /* CLOCK_MONOTONIC ms of the first match; -1 */
+	unsigned long long *mark_line; /* where the line of that match starts (stream offset) */
 	size_t marks_left;         /* marks not matched yet: lines are timed while > 0 */
 	double secret_sent_at;     /* a step sent the password; -1 */
 
@@ -52,6 +53,7 @@ struct session {
 	char buf[SESSION_BUF_MAX + 1];
 	size_t len, settled, log_pos, match_pos;
 	int buf_bol;               /* buf[0] starts a line */
+	unsigned long long trimmed; /* bytes trimmed so far: buf[i] is byte trimmed + i */
 	int expecting;             /* login running: keep unmatched output for the patterns */
 
 	char tail[SESSION_TAIL_MAX + 1];
@@ -70,7 +72,7 @@ void session_log_partial(struct session *s); /* log an unfinished line now */
 size_t session_unmask(char *dst, size_t cap, const char *src, size_t n);
 
 /* expect.c: times the marks a finished line matches */
-void session_mark_line(struct session *s, const char *line);
+void session_mark_line(struct session *s, const char *line, unsigned long long at);
 
 /* session.c */
 void session_reap(struct session *s);

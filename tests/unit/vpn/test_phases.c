@@ -181,6 +181,41 @@ static void marks_are_timed_line_by_line(void **state)
 	session_free(s);
 }
 
+/* A failure and a mark in one read: the mark counts only when its line came
+ * first, so the phase a login failed in never depends on how the client's
+ * output was split (openvpn's expired-certificate warning, then its "TLS:
+ * Initial packet" line: failed in connect, also on a busy machine). */
+static void a_mark_after_the_failure_line_does_not_count(void **state)
+{
+	static const char *const env[] = { "PATH=/usr/bin:/bin", "LANG=C", NULL };
+	static const char *const failed[] = { "certificate has expired" };
+	static const char *const order[] = { "fail-first", "mark-first" };
+	const char *marks[] = { "^TLS: Initial packet from " };
+	char path[600], err[256] = "";
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/fake-fail-then-mark.sh", fixture_dir);
+	for (int i = 0; i < 2; i++) {
+		const char *argv[] = { "/bin/sh", path, order[i], NULL };
+		struct session_spec spec = {
+			.argv = argv, .env = env, .failed = failed, .nfailed = 1,
+			.connected = "^never$", .marks = marks, .nmarks = 1,
+			.login_timeout_s = 10, .site = "test",
+		};
+		struct session *s = session_start(&spec, err, sizeof(err));
+
+		if (!s)
+			fail_msg("session_start: %s", err);
+		assert_int_equal(session_login(s), SESSION_FAILED_PATTERN);
+		if (i == 0)
+			assert_true(session_mark_at(s, 0) < 0);
+		else
+			assert_true(session_mark_at(s, 0) > 0);
+		session_stop(s, SIGINT, 1, NULL);
+		session_free(s);
+	}
+}
+
 /* ---- each profile's markers against the real clients' lines ---- */
 
 /* The index of the first line of `text` the ERE matches, -1 for none. */
@@ -387,6 +422,7 @@ int main(void)
 		cmocka_unit_test(unseen_or_disordered_marks_are_unknown),
 		cmocka_unit_test(a_failure_names_its_phase),
 		cmocka_unit_test(marks_are_timed_line_by_line),
+		cmocka_unit_test(a_mark_after_the_failure_line_does_not_count),
 		cmocka_unit_test(profile_markers_match_the_real_clients),
 		cmocka_unit_test(site_overrides_the_markers),
 		cmocka_unit_test(config_reads_phases),
